@@ -1,0 +1,210 @@
+//! Every environment variable pgadget reads, in one place.
+//!
+//! A value that cannot be used is never silently replaced: [`EnvConfig::problems`] lists each
+//! one with what was used instead, and the meter prints them once on stderr.
+
+use crate::energy::SOURCE_NAMES;
+use std::path::PathBuf;
+
+/// The log file (`PGADGET_LOG`).
+pub const LOG: &str = "PGADGET_LOG";
+/// The project name (`PGADGET_PROJECT`).
+pub const PROJECT: &str = "PGADGET_PROJECT";
+/// The user name (`PGADGET_USER`).
+pub const USER: &str = "PGADGET_USER";
+/// The country, as alpha-2, alpha-3 or English name (`PGADGET_COUNTRY`).
+pub const COUNTRY: &str = "PGADGET_COUNTRY";
+/// The power usage effectiveness (`PGADGET_PUE`).
+pub const PUE: &str = "PGADGET_PUE";
+/// `1` makes no network request at all (`PGADGET_OFFLINE`).
+pub const OFFLINE: &str = "PGADGET_OFFLINE";
+/// `1` turns measurement off (`PGADGET_DISABLE`).
+pub const DISABLE: &str = "PGADGET_DISABLE";
+/// A comma-separated list of energy sources to use (`PGADGET_SOURCES`).
+pub const SOURCES: &str = "PGADGET_SOURCES";
+/// The powercap root (`PGADGET_POWERCAP_ROOT`).
+pub const POWERCAP_ROOT: &str = "PGADGET_POWERCAP_ROOT";
+/// The directory holding `N/msr` (`PGADGET_MSR_DIR`).
+pub const MSR_DIR: &str = "PGADGET_MSR_DIR";
+/// The NVML library (`PGADGET_NVML_LIB`).
+pub const NVML_LIB: &str = "PGADGET_NVML_LIB";
+/// The geolocation URL (`PGADGET_GEO_URL`).
+pub const GEO_URL: &str = "PGADGET_GEO_URL";
+/// The CPU's TDP in watts, for the estimate (`PGADGET_CPU_TDP`).
+pub const CPU_TDP: &str = "PGADGET_CPU_TDP";
+
+/// The default powercap root.
+pub const DEFAULT_POWERCAP_ROOT: &str = "/sys/class/powercap";
+/// The default MSR directory.
+pub const DEFAULT_MSR_DIR: &str = "/dev/cpu";
+/// The default geolocation service, as the seed used.
+pub const DEFAULT_GEO_URL: &str = "https://ipinfo.io/json";
+
+/// The configuration the environment gives. Unset or empty variables are `None`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvConfig {
+    pub log: Option<PathBuf>,
+    pub project: Option<String>,
+    pub user: Option<String>,
+    pub country: Option<String>,
+    pub pue: Option<f64>,
+    pub offline: bool,
+    pub disable: bool,
+    pub sources: Option<Vec<String>>,
+    pub powercap_root: Option<PathBuf>,
+    pub msr_dir: Option<PathBuf>,
+    pub nvml_lib: Option<PathBuf>,
+    pub geo_url: Option<String>,
+    pub cpu_tdp: Option<f64>,
+    /// Values that were set but could not be used, each with what happens instead.
+    pub problems: Vec<String>,
+}
+
+impl EnvConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns a variable's value if set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+
+        let pue = get(PUE).and_then(|raw| match parse_pue(&raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.push(format!("{PUE}={raw:?}: {e}; using the default PUE"));
+                None
+            }
+        });
+        let cpu_tdp = get(CPU_TDP).and_then(|raw| match raw.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Some(v),
+            _ => {
+                problems.push(format!(
+                    "{CPU_TDP}={raw:?} is not a power in watts (a positive number such as 65); using the default TDP"
+                ));
+                None
+            }
+        });
+        let sources = get(SOURCES).map(|raw| {
+            let names: Vec<String> = raw
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect();
+            for name in &names {
+                if !SOURCE_NAMES.contains(&name.as_str()) {
+                    problems.push(format!(
+                        "{SOURCES}: unknown energy source `{name}`; the known sources are {}",
+                        SOURCE_NAMES.join(", ")
+                    ));
+                }
+            }
+            names
+        });
+
+        EnvConfig {
+            log: get(LOG).map(PathBuf::from),
+            project: get(PROJECT),
+            user: get(USER),
+            country: get(COUNTRY),
+            pue,
+            offline: get(OFFLINE).is_some_and(|v| truthy(&v)),
+            disable: get(DISABLE).is_some_and(|v| truthy(&v)),
+            sources,
+            powercap_root: get(POWERCAP_ROOT).map(PathBuf::from),
+            msr_dir: get(MSR_DIR).map(PathBuf::from),
+            nvml_lib: get(NVML_LIB).map(PathBuf::from),
+            geo_url: get(GEO_URL),
+            cpu_tdp,
+            problems,
+        }
+    }
+}
+
+/// `1`, `true`, `yes` and `on` (any case) turn a switch on; anything else leaves it off.
+fn truthy(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
+/// Parses a PUE: a number of at least 1.0 (a data centre cannot use less energy than its IT).
+pub fn parse_pue(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 1.0 => Ok(v),
+        Ok(v) => Err(format!(
+            "a PUE is at least 1.0 (total facility energy / IT energy), got {v}"
+        )),
+        Err(_) => Err(format!("a PUE is a number of at least 1.0, got {raw:?}")),
+    }
+}
+
+/// Whether `PGADGET_DISABLE` turns measurement off, read once per process.
+pub fn disabled() -> bool {
+    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DISABLED.get_or_init(|| {
+        std::env::var(DISABLE)
+            .map(|v| truthy(v.trim()))
+            .unwrap_or(false)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> EnvConfig {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        EnvConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn empty_environment_sets_nothing() {
+        let c = cfg(&[]);
+        assert_eq!(c, EnvConfig::default());
+    }
+
+    #[test]
+    fn values_are_read_and_trimmed() {
+        let c = cfg(&[
+            (LOG, " /tmp/x.csv "),
+            (PUE, "1.2"),
+            (OFFLINE, "1"),
+            (DISABLE, "TRUE"),
+            (SOURCES, "powercap, NVML"),
+            (CPU_TDP, "95"),
+        ]);
+        assert_eq!(c.log, Some(PathBuf::from("/tmp/x.csv")));
+        assert_eq!(c.pue, Some(1.2));
+        assert!(c.offline && c.disable);
+        assert_eq!(c.sources, Some(vec!["powercap".into(), "nvml".into()]));
+        assert_eq!(c.cpu_tdp, Some(95.0));
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn bad_values_are_reported_not_guessed() {
+        let c = cfg(&[(PUE, "0.8"), (CPU_TDP, "lots"), (SOURCES, "rapl")]);
+        assert_eq!(c.pue, None);
+        assert_eq!(c.cpu_tdp, None);
+        assert_eq!(c.problems.len(), 3, "{:?}", c.problems);
+        assert!(c.problems[0].contains("at least 1.0"));
+        assert!(c.problems[2].contains("powercap, msr"));
+    }
+
+    #[test]
+    fn pue_must_be_a_number_of_at_least_one() {
+        assert_eq!(parse_pue("1.58"), Ok(1.58));
+        assert!(parse_pue("0.99").is_err());
+        assert!(parse_pue("abc").unwrap_err().contains("\"abc\""));
+        assert!(parse_pue("NaN").is_err());
+    }
+}

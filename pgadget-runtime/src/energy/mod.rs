@@ -1,0 +1,220 @@
+//! Energy sources: one file per source behind [`EnergySource`], and the detection order.
+//!
+//! Every source reports *cumulative* energy in joules per domain since an arbitrary origin
+//! (a [`Reading`]); a measurement window is the difference of two readings. Sources whose
+//! hardware counters wrap unwrap them themselves (see `sampler`), so the difference of two
+//! readings is never negative and never loses a wrap.
+
+pub mod estimate;
+
+use std::any::Any;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Cumulative energy in joules for each domain a source can see; `None` for a domain the source
+/// does not measure (which the log writes as an empty cell, never as a made-up 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Reading {
+    /// The CPU package(s), summed over sockets ("Cumulative Package Energy").
+    pub package: Option<f64>,
+    /// The cores of the package(s) ("Cumulative IA Energy").
+    pub cores: Option<f64>,
+    /// Memory ("Cumulative DRAM Energy").
+    pub dram: Option<f64>,
+    /// All GPUs together ("Cumulative GPU Energy").
+    pub gpu: Option<f64>,
+}
+
+impl Reading {
+    /// The energy used between `start` and `self`, per domain. A domain is measured in the
+    /// window only when both readings have it. A negative difference cannot come from a
+    /// source that unwraps its counters; it is clamped to 0 rather than trusted.
+    pub fn since(&self, start: &Reading) -> Reading {
+        fn d(end: Option<f64>, start: Option<f64>) -> Option<f64> {
+            Some((end? - start?).max(0.0))
+        }
+        Reading {
+            package: d(self.package, start.package),
+            cores: d(self.cores, start.cores),
+            dram: d(self.dram, start.dram),
+            gpu: d(self.gpu, start.gpu),
+        }
+    }
+
+    /// Adds the domains `other` measures into `self` (a domain stays `None` only when neither
+    /// measures it). Used to combine a CPU source with a GPU source.
+    pub fn merge(&mut self, other: &Reading) {
+        fn add(a: &mut Option<f64>, b: Option<f64>) {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0.0) + b);
+            }
+        }
+        add(&mut self.package, other.package);
+        add(&mut self.cores, other.cores);
+        add(&mut self.dram, other.dram);
+        add(&mut self.gpu, other.gpu);
+    }
+}
+
+/// What a source keeps between the start and the end of a window.
+pub enum Begun {
+    /// A counter source: the reading at the start.
+    Reading(Reading),
+    /// A source that runs something for the window's length (PowerLog): its own state.
+    Session(Box<dyn Any + Send>),
+}
+
+/// Why a source cannot measure, and what the user can do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceError {
+    /// The source's name, as in "Energy Source" (`powercap`, `msr`, ...).
+    pub source: &'static str,
+    /// What failed, naming the path or call.
+    pub what: String,
+    /// What to do about it, when there is something to do.
+    pub remedy: Option<String>,
+}
+
+impl SourceError {
+    pub fn new(source: &'static str, what: impl Into<String>) -> Self {
+        SourceError {
+            source,
+            what: what.into(),
+            remedy: None,
+        }
+    }
+
+    pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = Some(remedy.into());
+        self
+    }
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source, self.what)?;
+        if let Some(remedy) = &self.remedy {
+            write!(f, "; {remedy}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// Which kind of energy a source measures; at most one CPU source is used at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Package/cores/DRAM: powercap, msr, powerlog, estimate.
+    Cpu,
+    /// GPUs: nvml.
+    Gpu,
+}
+
+/// One way of reading energy. Implementations keep their files or handles open so that a
+/// reading is a few positioned reads, and are shared between threads.
+pub trait EnergySource: Send + Sync + fmt::Debug {
+    /// The name written in "Energy Source" (`powercap`, `msr`, `powerlog`, `nvml`, `estimate`).
+    fn name(&self) -> &'static str;
+
+    /// Whether this source measures the CPU side or the GPU side.
+    fn kind(&self) -> SourceKind;
+
+    /// The cumulative energy now.
+    fn read(&self) -> Result<Reading, SourceError>;
+
+    /// Opens a window. Counter sources take a reading; a source that must run something for
+    /// the window's length overrides this and [`EnergySource::end`].
+    fn begin(&self) -> Result<Begun, SourceError> {
+        self.read().map(Begun::Reading)
+    }
+
+    /// Closes a window opened by [`EnergySource::begin`] and returns the energy used in it.
+    fn end(&self, begun: Begun) -> Result<Reading, SourceError> {
+        match begun {
+            Begun::Reading(start) => Ok(self.read()?.since(&start)),
+            Begun::Session(_) => Err(SourceError::new(
+                self.name(),
+                "internal error: a session was handed to a counter source",
+            )),
+        }
+    }
+
+    /// Lines for `pgadget doctor`: what the source found (domains, packages, GPUs, ranges).
+    fn describe(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Where each source looks; every path can be changed so tests drive the real code.
+#[derive(Clone, Debug)]
+pub struct SourceConfig {
+    /// `PGADGET_POWERCAP_ROOT`, default `/sys/class/powercap`.
+    pub powercap_root: PathBuf,
+    /// `PGADGET_MSR_DIR`, default `/dev/cpu`.
+    pub msr_dir: PathBuf,
+    /// `PGADGET_NVML_LIB`, default: the system's NVML.
+    pub nvml_lib: Option<PathBuf>,
+    /// `cpu_power_log_path`, default: PowerLog's standard install locations.
+    pub powerlog_path: Option<PathBuf>,
+    /// `PGADGET_CPU_TDP` or the builder: the CPU's TDP in watts, for the estimate.
+    pub cpu_tdp_watts: f64,
+    /// `PGADGET_SOURCES`: when set, only these sources, in this order.
+    pub forced: Option<Vec<String>>,
+}
+
+/// What detection found: the sources in use and, for each one that was not usable, why.
+#[derive(Debug, Default)]
+pub struct Detected {
+    /// The sources in use: at most one CPU source, then any GPU sources.
+    pub sources: Vec<Arc<dyn EnergySource>>,
+    /// Each source that was tried and could not be used, with its reason.
+    pub unavailable: Vec<SourceError>,
+}
+
+impl Detected {
+    /// The value of "Energy Source": the names of the sources in use, joined by `+`.
+    pub fn label(&self) -> String {
+        let names: Vec<&str> = self.sources.iter().map(|s| s.name()).collect();
+        names.join("+")
+    }
+}
+
+/// All source names pgadget knows, in detection order.
+pub const SOURCE_NAMES: [&str; 5] = ["powercap", "msr", "powerlog", "nvml", "estimate"];
+
+/// Finds the sources to use: the first CPU source that works, in detection order, plus NVML
+/// when a GPU is there; the estimate when no CPU counter can be read.
+pub fn detect(config: &SourceConfig) -> Detected {
+    let mut found = Detected::default();
+    let order: Vec<String> = match &config.forced {
+        Some(names) => names.clone(),
+        None => SOURCE_NAMES.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut have_cpu = false;
+    for name in &order {
+        let probed: Result<Arc<dyn EnergySource>, SourceError> = match name.as_str() {
+            "estimate" if have_cpu => continue,
+            "estimate" => Ok(Arc::new(estimate::Estimate::new(config.cpu_tdp_watts))),
+            other => Err(SourceError::new(
+                "pgadget",
+                format!("unknown energy source `{other}` in PGADGET_SOURCES"),
+            )
+            .with_remedy(format!("choose among {}", SOURCE_NAMES.join(", ")))),
+        };
+        match probed {
+            Ok(source) => {
+                if source.kind() == SourceKind::Cpu {
+                    if have_cpu {
+                        continue;
+                    }
+                    have_cpu = true;
+                }
+                found.sources.push(source);
+            }
+            Err(e) => found.unavailable.push(e),
+        }
+    }
+    found
+}

@@ -1,0 +1,27 @@
+//! The CSV log: the row, appending it safely, reading it back.
+
+pub mod append;
+pub mod read;
+pub mod record;
+
+pub use append::{AppendError, LogWriter};
+pub use read::{get_logged_data, read_log, LogContents, ReadError};
+pub use record::{Record, HEADER};
+
+use std::path::PathBuf;
+
+/// The log used when neither the builder nor `PGADGET_LOG` names one: `power_logs.csv` in the
+/// user's data directory (`~/.local/share/pgadget` on Linux), else in the current directory.
+pub fn default_log_path() -> PathBuf {
+    match dirs::data_dir() {
+        Some(dir) => dir.join("pgadget").join("power_logs.csv"),
+        None => PathBuf::from("power_logs.csv"),
+    }
+}
+
+/// The log named by `PGADGET_LOG`, else the default.
+pub fn log_path_from_env() -> PathBuf {
+    crate::config::EnvConfig::from_env()
+        .log
+        .unwrap_or_else(default_log_path)
+}

@@ -1,0 +1,202 @@
+//! One row of the log.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// The header of the log, in order. The first 20 columns are PyPowerGadget's, with its header
+/// text exactly; pgadget's own columns follow.
+pub const HEADER: [&str; 25] = [
+    "Datetime",
+    "User ID",
+    "ISO",
+    "Country",
+    "Platform",
+    "Project name",
+    "Total Elapsed CPU Time (sec)",
+    "Total Elapsed GPU Time (sec)",
+    "Cumulative Package Energy (mWh)",
+    "Cumulative IA Energy (mWh)",
+    "Cumulative GPU Energy (mWh)",
+    "Cumulative DRAM Energy (mWh)",
+    "PUE",
+    "CO2 emitted (gCO2e)",
+    "Package",
+    "Algorithm",
+    "Algorithm's parameters",
+    "Data type",
+    "Data shape",
+    "Comment",
+    "Function",
+    "Energy Source",
+    "Process CPU Time (sec)",
+    "Status",
+    "Process CPU Share",
+];
+
+/// One measured call: who ran what, where, how long, and what it used.
+///
+/// Energies are in mWh, as in the seed. A domain that was not measured is `None` (an empty
+/// cell), never a made-up 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// When the window opened, with its UTC offset.
+    #[serde(rename = "Datetime")]
+    pub datetime: DateTime<FixedOffset>,
+    #[serde(rename = "User ID")]
+    pub user: String,
+    /// ISO 3166 alpha-2 code of the country whose grid intensity was used, `WORLD` for the
+    /// world average, empty when carbon was not computed.
+    #[serde(rename = "ISO")]
+    pub iso: String,
+    #[serde(rename = "Country")]
+    pub country: String,
+    /// `linux`, `macos` or `windows`.
+    #[serde(rename = "Platform")]
+    pub platform: String,
+    #[serde(rename = "Project name")]
+    pub project: String,
+    /// The window's wall-clock length in seconds (the seed's name for it).
+    #[serde(rename = "Total Elapsed CPU Time (sec)")]
+    pub elapsed_secs: f64,
+    /// The window's length when a GPU was measured, else 0.
+    #[serde(rename = "Total Elapsed GPU Time (sec)")]
+    pub gpu_elapsed_secs: f64,
+    #[serde(rename = "Cumulative Package Energy (mWh)")]
+    pub package_mwh: Option<f64>,
+    #[serde(rename = "Cumulative IA Energy (mWh)")]
+    pub cores_mwh: Option<f64>,
+    #[serde(rename = "Cumulative GPU Energy (mWh)")]
+    pub gpu_mwh: Option<f64>,
+    #[serde(rename = "Cumulative DRAM Energy (mWh)")]
+    pub dram_mwh: Option<f64>,
+    #[serde(rename = "PUE")]
+    pub pue: f64,
+    #[serde(rename = "CO2 emitted (gCO2e)")]
+    pub co2_g: Option<f64>,
+    #[serde(rename = "Package")]
+    pub package: String,
+    #[serde(rename = "Algorithm")]
+    pub algorithm: String,
+    #[serde(rename = "Algorithm's parameters")]
+    pub algorithm_params: String,
+    #[serde(rename = "Data type")]
+    pub data_type: String,
+    #[serde(rename = "Data shape")]
+    pub data_shape: String,
+    #[serde(rename = "Comment")]
+    pub comments: String,
+    /// Module path and name of the measured function.
+    #[serde(rename = "Function")]
+    pub function: String,
+    /// What measured the row: `powercap`, `msr`, `powerlog`, `estimate`, with `+nvml` for GPUs.
+    #[serde(rename = "Energy Source")]
+    pub energy_source: String,
+    /// CPU time (user + system) the whole process used during the window.
+    #[serde(rename = "Process CPU Time (sec)")]
+    pub process_cpu_secs: f64,
+    /// `ok`, `panicked`, `cancelled`, or `exit N` for `pgadget run`.
+    #[serde(rename = "Status")]
+    pub status: String,
+    /// The process's share (0..=1) of all CPU time used on the machine during the window;
+    /// empty where the machine's total cannot be read.
+    #[serde(rename = "Process CPU Share")]
+    pub cpu_share: Option<f64>,
+}
+
+impl Record {
+    /// The energy CO2 is computed from, in mWh: package (or, without one, cores) + DRAM + GPU.
+    pub fn carbon_energy_mwh(&self) -> f64 {
+        self.package_mwh.or(self.cores_mwh).unwrap_or(0.0)
+            + self.dram_mwh.unwrap_or(0.0)
+            + self.gpu_mwh.unwrap_or(0.0)
+    }
+
+    /// All measured energy of the row in mWh (the same sum CO2 is computed from).
+    pub fn total_mwh(&self) -> f64 {
+        self.carbon_energy_mwh()
+    }
+
+    /// Serialises the row as one CSV line, newline included.
+    pub fn to_csv_line(&self) -> Result<Vec<u8>, csv::Error> {
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::with_capacity(256));
+        w.serialize(self)?;
+        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    }
+}
+
+/// The header as one CSV line, newline included.
+pub fn header_line() -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(512));
+    // Writing strings into a Vec cannot fail.
+    let _ = w.write_record(HEADER);
+    w.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+pub(crate) fn sample() -> Record {
+    Record {
+        datetime: DateTime::parse_from_rfc3339("2026-11-25T09:30:00.123456+01:00").unwrap(),
+        user: "ada".into(),
+        iso: "FR".into(),
+        country: "France".into(),
+        platform: "linux".into(),
+        project: "iris, \"v2\"".into(),
+        elapsed_secs: 1.5,
+        gpu_elapsed_secs: 0.0,
+        package_mwh: Some(2.5),
+        cores_mwh: Some(1.25),
+        gpu_mwh: None,
+        dram_mwh: Some(0.5),
+        pue: 1.58,
+        co2_g: Some(0.1),
+        package: "linfa".into(),
+        algorithm: "RandomForest".into(),
+        algorithm_params: "trees=100, depth=3".into(),
+        data_type: "tabular".into(),
+        data_shape: "[150, 4]".into(),
+        comments: "line one\nline two".into(),
+        function: "demo::train".into(),
+        energy_source: "powercap".into(),
+        process_cpu_secs: 1.4,
+        status: "ok".into(),
+        cpu_share: Some(0.9),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_starts_with_the_seed_columns_in_order() {
+        let line = String::from_utf8(header_line()).unwrap();
+        assert!(line.starts_with(
+            "Datetime,User ID,ISO,Country,Platform,Project name,Total Elapsed CPU Time (sec),\
+             Total Elapsed GPU Time (sec),Cumulative Package Energy (mWh),Cumulative IA Energy (mWh),\
+             Cumulative GPU Energy (mWh),Cumulative DRAM Energy (mWh),PUE,CO2 emitted (gCO2e),Package,\
+             Algorithm,Algorithm's parameters,Data type,Data shape,Comment,"
+        ));
+        assert!(line.ends_with("Status,Process CPU Share\n"));
+    }
+
+    #[test]
+    fn a_row_quotes_what_needs_it_and_leaves_unmeasured_cells_empty() {
+        let line = String::from_utf8(sample().to_csv_line().unwrap()).unwrap();
+        assert!(line.starts_with(
+            "2026-11-25T09:30:00.123456+01:00,ada,FR,France,linux,\"iris, \"\"v2\"\"\","
+        ));
+        assert!(line.contains(",2.5,1.25,,0.5,1.58,"), "{line}");
+        assert!(line.contains("\"line one\nline two\""));
+        assert!(line.ends_with(",ok,0.9\n"));
+    }
+
+    #[test]
+    fn carbon_energy_uses_cores_only_without_package() {
+        let mut r = sample();
+        assert_eq!(r.carbon_energy_mwh(), 3.0);
+        r.package_mwh = None;
+        assert_eq!(r.carbon_energy_mwh(), 1.75);
+    }
+}

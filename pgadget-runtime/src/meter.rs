@@ -1,0 +1,482 @@
+//! [`PowerMeter`]: configuration, and the start and finish of one measurement.
+
+use crate::carbon::{self, CountryLookup};
+use crate::config::{self, EnvConfig};
+use crate::energy::{self, estimate, Begun, Detected, Reading, SourceConfig, SourceError};
+use crate::log::{self, LogWriter, Record};
+use crate::metadata::Metadata;
+use crate::proc_stat;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// A configuration value that cannot be used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Measures energy and writes one log row per measured call.
+///
+/// Cheap to clone (it is a handle). Build one with [`PowerMeter::builder`], or let
+/// `#[measure_power]` use the one built from the environment.
+///
+/// ```no_run
+/// use pgadget_runtime::{Metadata, PowerMeter};
+/// let meter = PowerMeter::builder()
+///     .project_name("iris")
+///     .log_path("power_logs.csv")
+///     .build()?;
+/// let sum: u64 = meter.measure_power(Metadata::new("std", "sum"), || (0..1_000_000u64).sum());
+/// # Ok::<(), pgadget_runtime::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct PowerMeter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    disabled: bool,
+    project: Option<String>,
+    user: String,
+    pue: f64,
+    log: LogWriter,
+    detected: Detected,
+    label: String,
+    country: CountryLookup,
+    failure_reported: AtomicBool,
+}
+
+impl fmt::Debug for PowerMeter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PowerMeter")
+            .field("disabled", &self.inner.disabled)
+            .field("project", &self.inner.project)
+            .field("user", &self.inner.user)
+            .field("pue", &self.inner.pue)
+            .field("log", &self.inner.log.path())
+            .field("sources", &self.inner.label)
+            .finish()
+    }
+}
+
+/// Builds a [`PowerMeter`]. Anything not set comes from the environment, then from defaults.
+#[derive(Clone, Debug, Default)]
+pub struct PowerMeterBuilder {
+    project_name: Option<String>,
+    user_name: Option<String>,
+    cpu_power_log_path: Option<PathBuf>,
+    get_country: Option<bool>,
+    pue: Option<f64>,
+    log_path: Option<PathBuf>,
+    cpu_tdp: Option<f64>,
+    env: Option<EnvConfig>,
+}
+
+impl PowerMeterBuilder {
+    /// The project name written in "Project name" (default: `PGADGET_PROJECT`, else the name of
+    /// the crate that defines the measured function).
+    pub fn project_name(mut self, name: impl Into<String>) -> Self {
+        self.project_name = Some(name.into());
+        self
+    }
+
+    /// The user name written in "User ID" (default: `PGADGET_USER`, else the OS account).
+    pub fn user_name(mut self, name: impl Into<String>) -> Self {
+        self.user_name = Some(name.into());
+        self
+    }
+
+    /// The path of Intel Power Gadget's `PowerLog` (default: its standard install locations).
+    pub fn cpu_power_log_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cpu_power_log_path = Some(path.into());
+        self
+    }
+
+    /// Whether to look up the machine's country (default: true, unless `PGADGET_OFFLINE=1`).
+    pub fn get_country(mut self, yes: bool) -> Self {
+        self.get_country = Some(yes);
+        self
+    }
+
+    /// The power usage effectiveness, at least 1.0 (default: `PGADGET_PUE`, else 1.58 on
+    /// Linux and 1.3 on macOS and Windows).
+    pub fn pue(mut self, pue: f64) -> Self {
+        self.pue = Some(pue);
+        self
+    }
+
+    /// The CSV log (default: `PGADGET_LOG`, else `power_logs.csv` in the user's data directory).
+    pub fn log_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.log_path = Some(path.into());
+        self
+    }
+
+    /// The CPU's TDP in watts, used by the estimate when no counter can be read (default:
+    /// `PGADGET_CPU_TDP`, else 65 W).
+    pub fn cpu_tdp(mut self, watts: f64) -> Self {
+        self.cpu_tdp = Some(watts);
+        self
+    }
+
+    /// Uses `env` instead of the process environment (for tests and embedding).
+    pub fn environment(mut self, env: EnvConfig) -> Self {
+        self.env = Some(env);
+        self
+    }
+
+    /// Builds the meter: detects the energy sources and starts the country lookup.
+    pub fn build(self) -> Result<PowerMeter, ConfigError> {
+        let env = self.env.unwrap_or_else(EnvConfig::from_env);
+        let pue = match self.pue {
+            Some(p) => {
+                config::parse_pue(&p.to_string()).map_err(|e| ConfigError(format!("pue: {e}")))?
+            }
+            None => env.pue.unwrap_or_else(carbon::default_pue),
+        };
+        let cpu_tdp = match self.cpu_tdp {
+            Some(w) if w.is_finite() && w > 0.0 => w,
+            Some(w) => {
+                return Err(ConfigError(format!(
+                    "cpu_tdp: a TDP is a positive power in watts, got {w}"
+                )))
+            }
+            None => env.cpu_tdp.unwrap_or(estimate::DEFAULT_CPU_TDP_WATTS),
+        };
+        for problem in &env.problems {
+            report_once(problem);
+        }
+        let log_path = self
+            .log_path
+            .or_else(|| env.log.clone())
+            .unwrap_or_else(log::default_log_path);
+        let disabled = env.disable;
+        let detected = if disabled {
+            Detected::default()
+        } else {
+            let source_config = SourceConfig {
+                powercap_root: env
+                    .powercap_root
+                    .clone()
+                    .unwrap_or_else(|| config::DEFAULT_POWERCAP_ROOT.into()),
+                msr_dir: env
+                    .msr_dir
+                    .clone()
+                    .unwrap_or_else(|| config::DEFAULT_MSR_DIR.into()),
+                nvml_lib: env.nvml_lib.clone(),
+                powerlog_path: self.cpu_power_log_path,
+                cpu_tdp_watts: cpu_tdp,
+                forced: env.sources.clone(),
+            };
+            let detected = energy::detect(&source_config);
+            tell_about_sources(&detected);
+            detected
+        };
+        let get_country = self.get_country.unwrap_or(true) && !env.offline && !disabled;
+        let country = CountryLookup::start(&env, get_country);
+        Ok(PowerMeter {
+            inner: Arc::new(Inner {
+                disabled,
+                project: self.project_name.or(env.project.clone()),
+                user: self
+                    .user_name
+                    .or(env.user.clone())
+                    .unwrap_or_else(crate::user::os_user_name),
+                pue,
+                log: LogWriter::new(log_path),
+                label: detected.label(),
+                detected,
+                country,
+                failure_reported: AtomicBool::new(false),
+            }),
+        })
+    }
+}
+
+/// Prints `message` on stderr unless the same message was printed before in this process.
+fn report_once(message: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if !seen.iter().any(|m| m == message) {
+        eprintln!("pgadget: {message}");
+        seen.push(message.to_string());
+    }
+}
+
+fn tell_about_sources(detected: &Detected) {
+    let only_estimate = detected.sources.iter().all(|s| s.name() == "estimate");
+    if !only_estimate {
+        return;
+    }
+    let mut message = String::from(
+        "no energy counter could be read, so energies are estimated from the process's CPU time \
+         (rows say `estimate` in \"Energy Source\").",
+    );
+    for reason in &detected.unavailable {
+        message.push_str(&format!("\n  - {reason}"));
+    }
+    message.push_str("\n  Run `pgadget doctor` for details and remedies.");
+    report_once(&message);
+}
+
+static INSTALLED: OnceLock<PowerMeter> = OnceLock::new();
+
+impl PowerMeter {
+    /// A builder; see [`PowerMeterBuilder`].
+    pub fn builder() -> PowerMeterBuilder {
+        PowerMeterBuilder::default()
+    }
+
+    /// A meter configured from the environment alone. A bad value there is reported on stderr
+    /// and replaced by its default.
+    pub fn from_env() -> PowerMeter {
+        match PowerMeter::builder().build() {
+            Ok(meter) => meter,
+            // The environment's bad values are dropped (and reported) by EnvConfig, so the
+            // builder has nothing left to reject; keep a measuring meter regardless.
+            Err(e) => {
+                report_once(&e.0);
+                PowerMeter::builder()
+                    .environment(EnvConfig::default())
+                    .build()
+                    .unwrap_or_else(|_| unreachable!("the default configuration is valid"))
+            }
+        }
+    }
+
+    /// Makes this meter the one `#[measure_power]` uses. Only the first meter installed (or
+    /// built from the environment by the first measured call) is used; a later one is
+    /// returned as the error.
+    pub fn install(self) -> Result<(), PowerMeter> {
+        let mut slot = Some(self);
+        let installed = INSTALLED.get_or_init(|| slot.take().unwrap_or_else(PowerMeter::from_env));
+        match slot {
+            None => Ok(()),
+            Some(rejected) if Arc::ptr_eq(&rejected.inner, &installed.inner) => Ok(()),
+            Some(rejected) => Err(rejected),
+        }
+    }
+
+    /// The meter `#[measure_power]` uses: the installed one, else one built from the
+    /// environment on first use.
+    pub fn global() -> &'static PowerMeter {
+        INSTALLED.get_or_init(PowerMeter::from_env)
+    }
+
+    /// The log this meter writes.
+    pub fn log_path(&self) -> &std::path::Path {
+        self.inner.log.path()
+    }
+
+    /// The value this meter writes in "Energy Source" (e.g. `powercap+nvml`).
+    pub fn energy_source(&self) -> &str {
+        &self.inner.label
+    }
+
+    /// Whether `PGADGET_DISABLE` turned this meter off.
+    pub fn is_disabled(&self) -> bool {
+        self.inner.disabled
+    }
+
+    /// Runs `work`, measures it, logs one row and returns `work`'s result. A panic in `work`
+    /// is logged with Status `panicked` and keeps unwinding.
+    pub fn measure_power<R>(&self, metadata: Metadata, work: impl FnOnce() -> R) -> R {
+        let _measurement = self.start(metadata);
+        work()
+    }
+
+    /// Opens a measurement window; the row is written when the returned guard is dropped or
+    /// [`Measurement::finish`]ed.
+    pub fn start(&self, metadata: Metadata) -> Measurement {
+        if self.inner.disabled {
+            return Measurement { state: None };
+        }
+        let datetime = chrono::Local::now().fixed_offset();
+        let machine_busy = proc_stat::machine_busy_secs();
+        let cpu_start = estimate::process_cpu_time().unwrap_or_default();
+        let begun = self
+            .inner
+            .detected
+            .sources
+            .iter()
+            .map(|s| s.begin())
+            .collect();
+        Measurement {
+            state: Some(State {
+                meter: self.clone(),
+                metadata,
+                datetime,
+                machine_busy,
+                cpu_start,
+                begun,
+                status: None,
+                must_complete: false,
+                // Taken last so the window holds as little of our own work as possible.
+                started: Instant::now(),
+            }),
+        }
+    }
+}
+
+/// An open measurement window. Dropping it closes the window and writes the row.
+#[must_use = "the window closes (and the row is written) when the measurement is dropped"]
+pub struct Measurement {
+    state: Option<State>,
+}
+
+struct State {
+    meter: PowerMeter,
+    metadata: Metadata,
+    datetime: chrono::DateTime<chrono::FixedOffset>,
+    machine_busy: Option<f64>,
+    cpu_start: Duration,
+    begun: Vec<Result<Begun, SourceError>>,
+    status: Option<String>,
+    must_complete: bool,
+    started: Instant,
+}
+
+impl Measurement {
+    /// Sets the value of "Status" (default `ok`, or `panicked` while unwinding).
+    pub fn set_status(&mut self, status: impl Into<String>) {
+        if let Some(state) = &mut self.state {
+            state.status = Some(status.into());
+        }
+    }
+
+    /// Marks a window that must be [`completed`](Measurement::complete): dropping it without
+    /// completing records Status `cancelled` (an `async fn` whose future was dropped).
+    pub fn expect_completion(&mut self) {
+        if let Some(state) = &mut self.state {
+            state.must_complete = true;
+        }
+    }
+
+    /// Marks the work as having run to its end.
+    pub fn complete(&mut self) {
+        if let Some(state) = &mut self.state {
+            state.must_complete = false;
+        }
+    }
+
+    /// Closes the window now, writes the row and returns it (`None` when disabled).
+    pub fn finish(mut self) -> Option<Record> {
+        self.state.take().map(State::close)
+    }
+}
+
+impl Drop for Measurement {
+    fn drop(&mut self) {
+        if let Some(state) = self.state.take() {
+            state.close();
+        }
+    }
+}
+
+/// Joules to milliwatt-hours.
+fn mwh(joules: f64) -> f64 {
+    joules / 3.6
+}
+
+impl State {
+    /// Closes the window, writes the row and returns it.
+    fn close(self) -> Record {
+        let meter = self.meter.clone();
+        let record = self.record();
+        meter.inner.log.append_or_report(&record);
+        record
+    }
+
+    fn record(self) -> Record {
+        let elapsed = self.started.elapsed();
+        let cpu_end = estimate::process_cpu_time().unwrap_or_default();
+        let inner = &self.meter.inner;
+        let mut used = Reading::default();
+        let mut gpu_measured = false;
+        for (source, begun) in inner.detected.sources.iter().zip(self.begun) {
+            match begun.and_then(|b| source.end(b)) {
+                Ok(reading) => {
+                    gpu_measured |= reading.gpu.is_some();
+                    used.merge(&reading);
+                }
+                Err(e) => {
+                    if !inner.failure_reported.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "pgadget: a measurement lost its {} energy ({e}); that cell is left \
+                             empty. Run `pgadget doctor` to check the counters.",
+                            source.name()
+                        );
+                    }
+                }
+            }
+        }
+        let machine_end = self.machine_busy.and(proc_stat::machine_busy_secs());
+        let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
+        let status = self.status.unwrap_or_else(|| {
+            if std::thread::panicking() {
+                "panicked".into()
+            } else if self.must_complete {
+                "cancelled".into()
+            } else {
+                "ok".into()
+            }
+        });
+        let meta = self.metadata;
+        let project = meta
+            .project_name
+            .as_ref()
+            .map(|p| p.to_string())
+            .or_else(|| inner.project.clone())
+            .or_else(|| meta.default_project.as_ref().map(|p| p.to_string()))
+            .unwrap_or_default();
+        let mut record = Record {
+            datetime: self.datetime,
+            user: inner.user.clone(),
+            iso: String::new(),
+            country: String::new(),
+            platform: std::env::consts::OS.to_string(),
+            project,
+            elapsed_secs: elapsed.as_secs_f64(),
+            gpu_elapsed_secs: if gpu_measured {
+                elapsed.as_secs_f64()
+            } else {
+                0.0
+            },
+            package_mwh: used.package.map(mwh),
+            cores_mwh: used.cores.map(mwh),
+            gpu_mwh: used.gpu.map(mwh),
+            dram_mwh: used.dram.map(mwh),
+            pue: inner.pue,
+            co2_g: None,
+            package: meta.package.into_owned(),
+            algorithm: meta.algorithm.into_owned(),
+            algorithm_params: meta.algorithm_params.into_owned(),
+            data_type: meta.data_type.as_str().to_string(),
+            data_shape: meta.data_shape.into_owned(),
+            comments: meta.comments.into_owned(),
+            function: meta.function.into_owned(),
+            energy_source: inner.label.clone(),
+            process_cpu_secs: process_cpu,
+            status,
+            cpu_share: proc_stat::share(process_cpu, self.machine_busy, machine_end),
+        };
+        if let Some(location) = inner.country.location() {
+            record.iso = location.iso.clone();
+            record.country = location.country.clone();
+            record.co2_g = Some(carbon::co2_grams(
+                record.pue,
+                record.carbon_energy_mwh(),
+                location.intensity,
+            ));
+        }
+        record
+    }
+}
