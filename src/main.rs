@@ -1,28 +1,32 @@
 //! The `pgadget` command line.
 
 use clap::Parser;
+use pgadget::runtime::config::EnvConfig;
+use pgadget::runtime::energy::{doctor, SourceConfig};
+use std::process::ExitCode;
 
 /// Measure and inspect the energy and CO2 of Rust code.
 #[derive(Parser, Debug)]
 #[command(name = "pgadget", version, about)]
 enum Cli {
     /// Show which energy sources this machine offers, and why others are unavailable.
+    /// Exits with status 1 when only the CPU-time estimate is available.
     Doctor,
 }
 
-fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     match Cli::parse() {
         Cli::Doctor => {
-            let meter = pgadget::PowerMeter::builder().get_country(false).build();
-            match meter {
-                Ok(m) => {
-                    println!("energy source: {}", m.energy_source());
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("pgadget: {e}");
-                    std::process::ExitCode::FAILURE
-                }
+            let env = EnvConfig::from_env();
+            for problem in &env.problems {
+                eprintln!("pgadget: {problem}");
+            }
+            let report = doctor::report(&SourceConfig::from_env(&env, None, None));
+            print!("{}", report.text);
+            if report.only_estimate {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
             }
         }
     }

@@ -162,20 +162,8 @@ impl PowerMeterBuilder {
         let detected = if disabled {
             Detected::default()
         } else {
-            let source_config = SourceConfig {
-                powercap_root: env
-                    .powercap_root
-                    .clone()
-                    .unwrap_or_else(|| config::DEFAULT_POWERCAP_ROOT.into()),
-                msr_dir: env
-                    .msr_dir
-                    .clone()
-                    .unwrap_or_else(|| config::DEFAULT_MSR_DIR.into()),
-                nvml_lib: env.nvml_lib.clone(),
-                powerlog_path: self.cpu_power_log_path,
-                cpu_tdp_watts: cpu_tdp,
-                forced: env.sources.clone(),
-            };
+            let source_config =
+                SourceConfig::from_env(&env, self.cpu_power_log_path, Some(cpu_tdp));
             let detected = energy::detect(&source_config);
             tell_about_sources(&detected);
             detected

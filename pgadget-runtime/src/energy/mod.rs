@@ -5,6 +5,7 @@
 //! hardware counters wrap unwrap them themselves (see `sampler`), so the difference of two
 //! readings is never negative and never loses a wrap.
 
+pub mod doctor;
 pub mod estimate;
 
 use std::any::Any;
@@ -178,6 +179,33 @@ impl Detected {
     pub fn label(&self) -> String {
         let names: Vec<&str> = self.sources.iter().map(|s| s.name()).collect();
         names.join("+")
+    }
+}
+
+impl SourceConfig {
+    /// Where each source looks, from the environment (and the builder's `cpu_power_log_path`
+    /// and TDP where given).
+    pub fn from_env(
+        env: &crate::config::EnvConfig,
+        powerlog_path: Option<PathBuf>,
+        cpu_tdp_watts: Option<f64>,
+    ) -> Self {
+        SourceConfig {
+            powercap_root: env
+                .powercap_root
+                .clone()
+                .unwrap_or_else(|| crate::config::DEFAULT_POWERCAP_ROOT.into()),
+            msr_dir: env
+                .msr_dir
+                .clone()
+                .unwrap_or_else(|| crate::config::DEFAULT_MSR_DIR.into()),
+            nvml_lib: env.nvml_lib.clone(),
+            powerlog_path,
+            cpu_tdp_watts: cpu_tdp_watts
+                .or(env.cpu_tdp)
+                .unwrap_or(estimate::DEFAULT_CPU_TDP_WATTS),
+            forced: env.sources.clone(),
+        }
     }
 }
 
