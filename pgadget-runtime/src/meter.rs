@@ -55,6 +55,11 @@ struct Inner {
     failure_reported: AtomicBool,
 }
 
+// A panic in measured code cannot leave a meter half-updated: sources keep their totals
+// under their own locks and the log re-checks its file, so a meter may cross catch_unwind.
+impl std::panic::UnwindSafe for PowerMeter {}
+impl std::panic::RefUnwindSafe for PowerMeter {}
+
 impl fmt::Debug for PowerMeter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PowerMeter")

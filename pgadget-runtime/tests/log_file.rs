@@ -1,0 +1,310 @@
+//! The log as a user meets it: concurrent appends, foreign files, unwritable paths, torn rows.
+
+use pgadget_runtime::config::EnvConfig;
+use pgadget_runtime::log::{read_log, HEADER};
+use pgadget_runtime::{get_logged_data, Metadata, PowerMeter};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn meter(log: &Path) -> PowerMeter {
+    PowerMeter::builder()
+        .environment(EnvConfig {
+            sources: Some(vec!["estimate".into()]),
+            ..EnvConfig::default()
+        })
+        .log_path(log)
+        .user_name("tester")
+        .project_name("log-tests")
+        .get_country(false)
+        .build()
+        .expect("a valid configuration")
+}
+
+const CHILD_LOG: &str = "PGADGET_TEST_CHILD_LOG";
+const CHILD_ID: &str = "PGADGET_TEST_CHILD_ID";
+const THREADS: usize = 4;
+const CALLS: usize = 500;
+
+/// Appends THREADS x CALLS rows, tagging each with the process, thread and call.
+fn hammer(log: &Path, process: &str) {
+    let meter = meter(log);
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let meter = meter.clone();
+            s.spawn(move || {
+                for c in 0..CALLS {
+                    let meta = Metadata::new("test", "append")
+                        // Quotes, commas and newlines make a torn or interleaved row visible.
+                        .comments(format!("p{process},t{t},c{c}, \"quoted\"\nsecond line"));
+                    let out = meter.measure_power(meta, || c * 2);
+                    assert_eq!(out, c * 2);
+                }
+            });
+        }
+    });
+}
+
+/// The body of each child process of the test below (run with `--ignored`).
+#[test]
+#[ignore = "run as a child process by four_processes_of_four_threads_never_lose_or_tear_a_row"]
+fn child_appender() {
+    if let (Ok(log), Ok(id)) = (std::env::var(CHILD_LOG), std::env::var(CHILD_ID)) {
+        hammer(Path::new(&log), &id);
+    }
+}
+
+#[test]
+fn four_processes_of_four_threads_never_lose_or_tear_a_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("shared.csv");
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = (0..4)
+        .map(|p| {
+            Command::new(&exe)
+                .args(["--exact", "child_appender", "--ignored", "--test-threads=1"])
+                .stdout(std::process::Stdio::null())
+                .env(CHILD_LOG, &log)
+                .env(CHILD_ID, p.to_string())
+                .spawn()
+                .expect("spawn a child appender")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+
+    let contents = read_log(&log).expect("the log reads back");
+    assert!(contents.warnings.is_empty(), "{:?}", contents.warnings);
+    let rows = contents.records;
+    assert_eq!(rows.len(), 4 * THREADS * CALLS);
+    let mut seen = std::collections::HashSet::new();
+    for r in &rows {
+        assert!(
+            r.comments.ends_with(", \"quoted\"\nsecond line"),
+            "{:?}",
+            r.comments
+        );
+        assert!(
+            seen.insert(r.comments.clone()),
+            "duplicate row {:?}",
+            r.comments
+        );
+        assert_eq!(r.status, "ok");
+        assert_eq!(r.project, "log-tests");
+    }
+    // One header only.
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("Datetime,User ID,").count(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_log_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("nested/dir/power_logs.csv");
+    meter(&log).measure_power(Metadata::new("t", "perm"), || ());
+    let mode = std::fs::metadata(&log).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn a_foreign_log_is_moved_aside_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let foreign = "Datetime,User ID,ISO,Country\n2020-03-04 17:53:36,martin,FR,France\n";
+    std::fs::write(&log, foreign).unwrap();
+
+    let m = meter(&log);
+    assert_eq!(m.measure_power(Metadata::new("t", "one"), || 41 + 1), 42);
+    m.measure_power(Metadata::new("t", "two"), || ());
+
+    let aside: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p != &log)
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let name = aside[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("power_logs.foreign-") && name.ends_with(".csv"),
+        "{name}"
+    );
+    assert_eq!(std::fs::read_to_string(&aside[0]).unwrap(), foreign);
+
+    let rows = get_logged_data(&log).unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.algorithm.as_str())
+            .collect::<Vec<_>>(),
+        ["one", "two"]
+    );
+}
+
+#[test]
+fn an_unwritable_log_leaves_the_result_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory cannot be created under a regular file.
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let log = blocker.join("power_logs.csv");
+    let m = meter(&log);
+    let v: Result<u32, String> = m.measure_power(Metadata::new("t", "x"), || Ok(7));
+    assert_eq!(v, Ok(7));
+    assert!(!log.exists());
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_reported_once_and_the_program_goes_on() {
+    // /dev/full fails every write with ENOSPC, like a full disk. Run in a child to read stderr.
+    if std::env::var("PGADGET_TEST_FULL_DISK").is_ok() {
+        let m = meter(Path::new("/dev/full"));
+        for i in 0..3 {
+            assert_eq!(m.measure_power(Metadata::new("t", "full"), || i), i);
+        }
+        println!("RESULTS-INTACT");
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_full_disk_is_reported_once_and_the_program_goes_on",
+            "--nocapture",
+        ])
+        .env("PGADGET_TEST_FULL_DISK", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("RESULTS-INTACT"));
+    assert_eq!(
+        stderr
+            .matches("cannot write the power log /dev/full")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("PGADGET_LOG"), "{stderr}");
+}
+
+#[test]
+fn a_torn_last_row_is_skipped_with_a_warning_and_the_next_row_starts_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let m = meter(&log);
+    m.measure_power(Metadata::new("t", "before"), || ());
+    // A process killed in the middle of its write leaves half a row without its newline.
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("2026-11-25T10:00:00+00:00,tester,,,linux,log-te");
+    std::fs::write(&log, &text).unwrap();
+
+    let contents = read_log(&log).unwrap();
+    assert_eq!(contents.records.len(), 1);
+    assert_eq!(contents.warnings.len(), 1);
+    assert!(
+        contents.warnings[0].contains(":3:"),
+        "{:?}",
+        contents.warnings
+    );
+
+    m.measure_power(Metadata::new("t", "after"), || ());
+    let contents = read_log(&log).unwrap();
+    let algos: Vec<_> = contents
+        .records
+        .iter()
+        .map(|r| r.algorithm.as_str())
+        .collect();
+    assert_eq!(algos, ["before", "after"]);
+    assert_eq!(contents.warnings.len(), 1, "{:?}", contents.warnings);
+}
+
+#[test]
+fn a_malformed_row_is_an_error_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    meter(&log).measure_power(Metadata::new("t", "ok"), || ());
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    let bad_row = vec!["not-a-number"; HEADER.len()].join(",");
+    text.push_str(&bad_row);
+    text.push('\n');
+    std::fs::write(&log, &text).unwrap();
+    let err = get_logged_data(&log).unwrap_err().to_string();
+    assert!(err.contains("power_logs.csv:3: malformed row"), "{err}");
+}
+
+#[test]
+fn a_missing_log_names_the_path() {
+    let err = get_logged_data("/nonexistent/pgadget/log.csv")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("/nonexistent/pgadget/log.csv"), "{err}");
+}
+
+#[test]
+fn a_row_says_what_ran_and_how_it_was_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let m = meter(&log);
+    let meta = Metadata::new("linfa", "RandomForest")
+        .data_type(pgadget_runtime::DataType::TimeSeries)
+        .data_shape("[150, 4]")
+        .algorithm_params("trees=100")
+        .comments("iris")
+        .function("demo::train");
+    let record = m.start(meta).finish().expect("enabled meter gives a row");
+    let rows = get_logged_data(&log).unwrap();
+    assert_eq!(rows, vec![record.clone()]);
+    assert_eq!(record.user, "tester");
+    assert_eq!(record.platform, std::env::consts::OS);
+    assert_eq!(record.data_type, "time series");
+    assert_eq!(record.energy_source, "estimate");
+    assert!(record.package_mwh.is_some());
+    assert_eq!(record.dram_mwh, None);
+    assert_eq!(record.cores_mwh, None);
+    assert_eq!(record.gpu_elapsed_secs, 0.0);
+    assert_eq!(record.status, "ok");
+    assert!(record.elapsed_secs >= 0.0);
+}
+
+#[test]
+fn a_panicking_closure_still_logs_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let m = meter(&log);
+    let caught = std::panic::catch_unwind(|| {
+        m.measure_power(Metadata::new("t", "boom"), || -> u32 {
+            panic!("model diverged")
+        })
+    });
+    assert!(caught.is_err());
+    let rows = get_logged_data(&log).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "panicked");
+}
+
+#[test]
+fn a_disabled_meter_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let m = PowerMeter::builder()
+        .environment(EnvConfig {
+            disable: true,
+            ..EnvConfig::default()
+        })
+        .log_path(&log)
+        .build()
+        .unwrap();
+    assert!(m.is_disabled());
+    assert_eq!(m.measure_power(Metadata::new("t", "off"), || 5), 5);
+    assert!(m.start(Metadata::new("t", "off")).finish().is_none());
+    assert!(!log.exists());
+}
+
+#[test]
+fn a_pue_below_one_is_refused_with_the_reason() {
+    let err = PowerMeter::builder().pue(0.9).build().unwrap_err();
+    assert!(err.to_string().contains("at least 1.0"), "{err}");
+}
