@@ -48,12 +48,21 @@ fn a_free_function_logs_its_metadata_once_per_call() {
     assert_eq!(rows.len(), 2);
     let r = &rows[0];
     assert_eq!(r.function, "attribute::free_fn");
-    assert_eq!((r.package.as_str(), r.algorithm.as_str()), ("linfa", "RandomForest"));
+    assert_eq!(
+        (r.package.as_str(), r.algorithm.as_str()),
+        ("linfa", "RandomForest")
+    );
     assert_eq!(r.data_type, "tabular");
     assert_eq!(r.data_shape, "2");
-    assert_eq!(r.algorithm_params, "k=3", "a String is written without quotes");
+    assert_eq!(
+        r.algorithm_params, "k=3",
+        "a String is written without quotes"
+    );
     assert_eq!(r.comments, "free fn");
-    assert_eq!(r.project, "pgadget", "the project defaults to the defining crate's name");
+    assert_eq!(
+        r.project, "pgadget",
+        "the project defaults to the defining crate's name"
+    );
     assert_eq!(r.user, "attr-tester");
     assert_eq!(r.status, "ok");
     assert_eq!(rows[1].data_shape, "1");
@@ -94,7 +103,9 @@ fn question_mark_and_early_return_each_log_one_ok_row() {
     assert!(parse_all(&["1", "x"]).is_err());
     let rows = rows_of("parse_all");
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r.status == "ok" && r.data_type == "text"));
+    assert!(rows
+        .iter()
+        .all(|r| r.status == "ok" && r.data_type == "text"));
 }
 
 #[measure_power(package = "std", algorithm = "diverge")]
@@ -123,7 +134,9 @@ struct Model {
 impl Model {
     #[measure_power(package = "mine", algorithm = "new", project_name = "methods")]
     fn new(n: usize) -> Self {
-        Model { weights: vec![0.5; n] }
+        Model {
+            weights: vec![0.5; n],
+        }
     }
 
     #[measure_power(package = "mine", algorithm = "predict", data_shape = self.weights.len())]
@@ -228,7 +241,10 @@ fn an_async_fn_is_measured_over_the_futures_run() {
     log();
     let fut = async_work(5);
     assert_send(&fut);
-    assert!(rows_of("async_work").is_empty(), "nothing is logged before the future runs");
+    assert!(
+        rows_of("async_work").is_empty(),
+        "nothing is logged before the future runs"
+    );
     assert_eq!(futures::executor::block_on(fut), 10);
     let rows = rows_of("async_work");
     assert_eq!(rows.len(), 1);

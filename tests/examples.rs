@@ -6,8 +6,12 @@ use std::process::Command;
 /// `cargo test` builds the examples next to the test binaries' directory.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile directory");
-    dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile directory");
+    dir.join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn run(name: &str, args: &[&str], log: &std::path::Path) -> String {
@@ -45,7 +49,10 @@ fn every_example_runs_and_logs_its_rows() {
     assert_eq!(count("DecisionTree"), 4);
     assert_eq!(count("chunked_sum"), 4);
     assert_eq!(count("sieve") + count("sort"), 2);
-    assert_eq!(rows[0].data_shape, "[120, 4]", "iris: 80% of 150 rows, 4 features");
+    assert_eq!(
+        rows[0].data_shape, "[120, 4]",
+        "iris: 80% of 150 rows, 4 features"
+    );
 
     let total: f64 = rows.iter().map(|r| r.total_mwh()).sum();
     let out = run("read_log", &[log.to_str().unwrap()], &log);

@@ -1,0 +1,202 @@
+//! The cost of one measured call of an empty function, per energy source, against the floor:
+//! two reads of the same counters plus one append of a row of the same size, without pgadget.
+//! Target: each source at most 1.5x its floor.
+//!
+//! ```text
+//! cargo bench --bench overhead
+//! ```
+
+use pgadget::runtime::config::EnvConfig;
+use pgadget::{Metadata, PowerMeter};
+use std::fs::{File, OpenOptions};
+use std::hint::black_box;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn main() {
+    divan::main();
+}
+
+/// A scratch directory for the benchmark's logs and simulated counters.
+fn scratch() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temp dir"))
+        .path()
+}
+
+/// A simulated powercap tree: `sockets` packages, each with core and DRAM subzones.
+fn powercap_tree(sockets: usize) -> PathBuf {
+    let root = scratch().join(format!("powercap-{sockets}"));
+    let zone = |dir: &Path, name: &str| {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("name"), format!("{name}\n")).unwrap();
+        std::fs::write(dir.join("energy_uj"), "123456789\n").unwrap();
+        std::fs::write(dir.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    };
+    for s in 0..sockets {
+        let pkg = root.join(format!("intel-rapl:{s}"));
+        zone(&pkg, &format!("package-{s}"));
+        zone(&pkg.join(format!("intel-rapl:{s}:0")), "core");
+        zone(&pkg.join(format!("intel-rapl:{s}:1")), "dram");
+    }
+    root
+}
+
+/// Sparse files standing in for `/dev/cpu/0/msr` of an Intel CPU.
+fn msr_dir() -> PathBuf {
+    let dir = scratch().join("msr");
+    std::fs::create_dir_all(dir.join("0")).unwrap();
+    let f = File::create(dir.join("0/msr")).unwrap();
+    for (reg, value) in [
+        (0x606u64, 0xA0E03u64),
+        (0x611, 1_000_000),
+        (0x639, 500_000),
+        (0x619, 100_000),
+    ] {
+        f.write_all_at(&value.to_le_bytes(), reg).unwrap();
+    }
+    dir
+}
+
+fn meter(name: &str, env: EnvConfig) -> PowerMeter {
+    PowerMeter::builder()
+        .environment(env)
+        .log_path(scratch().join(format!("{name}.csv")))
+        .user_name("bench")
+        .project_name("bench")
+        .get_country(false)
+        .build()
+        .expect("valid configuration")
+}
+
+fn source_meter(sources: &str, configure: impl FnOnce(&mut EnvConfig)) -> PowerMeter {
+    let mut env = EnvConfig {
+        sources: Some(vec![sources.to_string()]),
+        ..EnvConfig::default()
+    };
+    configure(&mut env);
+    let m = meter(sources, env);
+    assert_eq!(
+        m.energy_source(),
+        sources,
+        "the benchmark must measure the source it names"
+    );
+    m
+}
+
+fn measured_empty_call(bencher: divan::Bencher, meter: PowerMeter) {
+    let meta = Metadata::new("bench", "empty")
+        .data_shape("[7000, 64]")
+        .function("overhead::empty");
+    bencher.bench_local(|| meter.measure_power(meta.clone(), || black_box(())));
+}
+
+#[divan::bench]
+fn estimate(bencher: divan::Bencher) {
+    measured_empty_call(bencher, source_meter("estimate", |_| {}));
+}
+
+#[divan::bench(args = [1, 2])]
+fn powercap(bencher: divan::Bencher, sockets: usize) {
+    let root = powercap_tree(sockets);
+    measured_empty_call(
+        bencher,
+        source_meter("powercap", |env| env.powercap_root = Some(root)),
+    );
+}
+
+#[divan::bench]
+fn msr(bencher: divan::Bencher) {
+    let dir = msr_dir();
+    measured_empty_call(bencher, source_meter("msr", |env| env.msr_dir = Some(dir)));
+}
+
+/// A row of the size pgadget writes, for the floor.
+fn typical_row() -> Vec<u8> {
+    let m = source_meter("estimate", |_| {});
+    let record = m
+        .start(
+            Metadata::new("bench", "empty")
+                .data_shape("[7000, 64]")
+                .function("overhead::empty"),
+        )
+        .finish()
+        .expect("enabled");
+    record.to_csv_line().expect("serialises")
+}
+
+fn append_file(name: &str) -> File {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(scratch().join(format!("{name}.csv")))
+        .unwrap()
+}
+
+/// The floor for `files`: two positioned reads of each counter file, one locked append.
+fn floor_bench(bencher: divan::Bencher, files: Vec<File>, name: &str) {
+    let row = typical_row();
+    let log = append_file(name);
+    let mut buf = [0u8; 32];
+    bencher.bench_local(|| {
+        for _ in 0..2 {
+            for f in &files {
+                black_box(f.read_at(&mut buf, 0).unwrap());
+            }
+        }
+        log.lock().unwrap();
+        (&log).write_all(&row).unwrap();
+        log.unlock().unwrap();
+    });
+}
+
+#[divan::bench(args = [1, 2])]
+fn floor_powercap(bencher: divan::Bencher, sockets: usize) {
+    let root = powercap_tree(sockets);
+    let mut files = Vec::new();
+    for s in 0..sockets {
+        let pkg = root.join(format!("intel-rapl:{s}"));
+        files.push(File::open(pkg.join("energy_uj")).unwrap());
+        files.push(File::open(pkg.join(format!("intel-rapl:{s}:0/energy_uj"))).unwrap());
+        files.push(File::open(pkg.join(format!("intel-rapl:{s}:1/energy_uj"))).unwrap());
+    }
+    floor_bench(bencher, files, "floor-powercap");
+}
+
+#[divan::bench]
+fn floor_msr(bencher: divan::Bencher) {
+    let dir = msr_dir();
+    let f = File::open(dir.join("0/msr")).unwrap();
+    // Three registers, read at their offsets.
+    let row = typical_row();
+    let log = append_file("floor-msr");
+    let mut buf = [0u8; 8];
+    bencher.bench_local(|| {
+        for _ in 0..2 {
+            for reg in [0x611u64, 0x639, 0x619] {
+                black_box(f.read_at(&mut buf, reg).unwrap());
+            }
+        }
+        log.lock().unwrap();
+        (&log).write_all(&row).unwrap();
+        log.unlock().unwrap();
+    });
+}
+
+#[divan::bench]
+fn floor_estimate(bencher: divan::Bencher) {
+    let row = typical_row();
+    let log = append_file("floor-estimate");
+    bencher.bench_local(|| {
+        for _ in 0..2 {
+            let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+            // SAFETY: getrusage fills the struct it is given.
+            black_box(unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) });
+        }
+        log.lock().unwrap();
+        (&log).write_all(&row).unwrap();
+        log.unlock().unwrap();
+    });
+}
