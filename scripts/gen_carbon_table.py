@@ -171,8 +171,6 @@ def main():
     w("")
     w("use super::intensity::{CountryIntensity, IsoCountry};")
     w("")
-    w("/// The package and version the table was generated from.")
-    w(f"pub(crate) const SOURCE_PACKAGE: &str = {rust_str('codecarbon ' + cc_version)};")
     w("/// The pycountry version the ISO codes and names came from.")
     w(f"pub(crate) const PYCOUNTRY_VERSION: &str = {rust_str(pycountry_version)};")
     w("/// Where each country's figure comes from.")

@@ -135,7 +135,10 @@ mod tests {
             }
         }
         let message = find_country("Atlantis").unwrap_err().to_string();
-        assert!(message.contains("\"Atlantis\"") && message.contains("FRA"), "{message}");
+        assert!(
+            message.contains("\"Atlantis\"") && message.contains("FRA"),
+            "{message}"
+        );
     }
 
     #[test]

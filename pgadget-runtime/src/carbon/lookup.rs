@@ -20,6 +20,7 @@ use super::{report_once, Location};
 use crate::config::{self, EnvConfig};
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -125,6 +126,8 @@ struct Shared {
     deadline: Instant,
     answer: Mutex<Option<Location>>,
     answered: Condvar,
+    /// Whether this lookup has already told the user it fell back (one line per process).
+    reported: AtomicBool,
 }
 
 static LOOKUP: OnceLock<Shared> = OnceLock::new();
@@ -136,12 +139,7 @@ impl Shared {
         let mut first = false;
         let shared = LOOKUP.get_or_init(|| {
             first = true;
-            Shared {
-                url,
-                deadline: Instant::now() + LOOKUP_BOUND,
-                answer: Mutex::new(None),
-                answered: Condvar::new(),
-            }
+            Shared::new(url, LOOKUP_BOUND)
         });
         if first {
             let spawned = std::thread::Builder::new()
@@ -154,6 +152,16 @@ impl Shared {
         shared
     }
 
+    fn new(url: String, bound: Duration) -> Shared {
+        Shared {
+            url,
+            deadline: Instant::now() + bound,
+            answer: Mutex::new(None),
+            answered: Condvar::new(),
+            reported: AtomicBool::new(false),
+        }
+    }
+
     /// The request, on the background thread.
     fn run(&'static self, cache_dir: Option<&std::path::Path>) {
         let code = match geolocate(&self.url) {
@@ -163,7 +171,7 @@ impl Shared {
         let location = match find_country(&code) {
             Ok(c) => c.location(),
             Err(CountryError::NoData(c)) => {
-                report_once(&format!(
+                self.report(&format!(
                     "the country lookup at {} answered {} ({}), which has no carbon-intensity \
                      figure; CO2 uses the world average. Set {} to charge another country's grid.",
                     self.url,
@@ -177,7 +185,8 @@ impl Shared {
                 return self.fail(&format!("it answered an unknown country code {code:?}"));
             }
         };
-        self.settle(location);
+        // Saved before the answer is handed out, so a short-lived process that writes one row
+        // and exits still leaves the answer for the next one.
         if let Some(dir) = cache_dir {
             let saved = cache::save(
                 dir,
@@ -196,6 +205,7 @@ impl Shared {
                 ));
             }
         }
+        self.settle(location);
     }
 
     fn settle(&self, location: Location) {
@@ -204,8 +214,16 @@ impl Shared {
         self.answered.notify_all();
     }
 
+    /// Prints the lookup's fallback message, unless one was printed already (a row that gave up
+    /// waiting and the request's own timeout tell the same story).
+    fn report(&self, message: &str) {
+        if !self.reported.swap(true, Ordering::Relaxed) {
+            report_once(message);
+        }
+    }
+
     fn fail(&self, what: &str) {
-        report_once(&format!(
+        self.report(&format!(
             "the country lookup at {} failed: {what}; CO2 uses the world average ({:.0} \
              gCO2e/kWh). Set {} (e.g. FR, FRA or France) to name the country, or {}=1 to skip \
              the lookup.",
@@ -232,7 +250,7 @@ impl Shared {
                 Err(p) => p.into_inner().0,
             };
         }
-        report_once(&format!(
+        self.report(&format!(
             "the country lookup at {} has not answered within {} s; rows written until it does \
              use the world average. Set {} (e.g. FR, FRA or France) to name the country, or \
              {}=1 to skip the lookup.",
@@ -276,5 +294,36 @@ fn geolocate(url: &str) -> Result<String, String> {
     match answer.country {
         Some(code) if !code.trim().is_empty() => Ok(code.trim().to_ascii_uppercase()),
         _ => Err("its answer has no `country` field".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::carbon::find_country;
+
+    #[test]
+    fn rows_wait_until_the_deadline_once_then_take_a_late_answer() {
+        let shared = Shared::new("http://127.0.0.1:9/json".into(), Duration::from_millis(50));
+        // Before any answer: the row waits out the bound, then gets the world average.
+        assert_eq!(shared.wait(), world_average());
+        // Past the deadline nothing waits: still no answer, still the world average.
+        assert_eq!(shared.wait(), world_average());
+        // The answer arrives late: later rows use it.
+        shared.settle(find_country("NO").unwrap().location());
+        assert_eq!(shared.wait().iso, "NO");
+    }
+
+    #[test]
+    fn a_waiting_row_takes_the_answer_as_soon_as_it_comes() {
+        let shared: &'static Shared = Box::leak(Box::new(Shared::new(
+            "http://127.0.0.1:9/json".into(),
+            // Far longer than the test: the row must be woken by the answer, not the bound.
+            Duration::from_secs(600),
+        )));
+        let row = std::thread::spawn(move || shared.wait());
+        std::thread::sleep(Duration::from_millis(20));
+        shared.settle(find_country("SE").unwrap().location());
+        assert_eq!(row.join().unwrap().iso, "SE");
     }
 }

@@ -106,7 +106,11 @@ mod tests {
         r.gpu_mwh = Some(3.0);
         assert_eq!(r.carbon_energy_mwh(), 15.0);
         r.package_mwh = None;
-        assert_eq!(r.carbon_energy_mwh(), 13.0, "cores stand in for a missing package");
+        assert_eq!(
+            r.carbon_energy_mwh(),
+            13.0,
+            "cores stand in for a missing package"
+        );
         let fr = find_country("FR").unwrap().location();
         assert!(close(
             co2_grams(1.58, r.carbon_energy_mwh(), fr.intensity),

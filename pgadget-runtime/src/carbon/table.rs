@@ -6,8 +6,6 @@
 
 use super::intensity::{CountryIntensity, IsoCountry};
 
-/// The package and version the table was generated from.
-pub(crate) const SOURCE_PACKAGE: &str = "codecarbon 3.3.2";
 /// The pycountry version the ISO codes and names came from.
 pub(crate) const PYCOUNTRY_VERSION: &str = "26.2.16";
 /// Where each country's figure comes from.
