@@ -17,6 +17,7 @@
 
 pub mod cache;
 mod country;
+#[doc = include_str!("DATA.md")]
 pub mod intensity;
 mod lookup;
 mod table;
