@@ -32,6 +32,9 @@ pub const NVML_LIB: &str = "PGADGET_NVML_LIB";
 pub const GEO_URL: &str = "PGADGET_GEO_URL";
 /// The CPU's TDP in watts, for the estimate (`PGADGET_CPU_TDP`).
 pub const CPU_TDP: &str = "PGADGET_CPU_TDP";
+/// Where the country lookup's answer is cached (`PGADGET_CACHE_DIR`; default
+/// `<user cache dir>/pgadget`).
+pub const CACHE_DIR: &str = "PGADGET_CACHE_DIR";
 
 /// The default powercap root.
 pub const DEFAULT_POWERCAP_ROOT: &str = "/sys/class/powercap";
@@ -56,6 +59,7 @@ pub struct EnvConfig {
     pub nvml_lib: Option<PathBuf>,
     pub geo_url: Option<String>,
     pub cpu_tdp: Option<f64>,
+    pub cache_dir: Option<PathBuf>,
     /// Values that were set but could not be used, each with what happens instead.
     pub problems: Vec<String>,
 }
@@ -122,6 +126,7 @@ impl EnvConfig {
             nvml_lib: get(NVML_LIB).map(PathBuf::from),
             geo_url: get(GEO_URL),
             cpu_tdp,
+            cache_dir: get(CACHE_DIR).map(PathBuf::from),
             problems,
         }
     }
@@ -181,12 +186,14 @@ mod tests {
             (DISABLE, "TRUE"),
             (SOURCES, "powercap, NVML"),
             (CPU_TDP, "95"),
+            (CACHE_DIR, "/tmp/pgadget-cache"),
         ]);
         assert_eq!(c.log, Some(PathBuf::from("/tmp/x.csv")));
         assert_eq!(c.pue, Some(1.2));
         assert!(c.offline && c.disable);
         assert_eq!(c.sources, Some(vec!["powercap".into(), "nvml".into()]));
         assert_eq!(c.cpu_tdp, Some(95.0));
+        assert_eq!(c.cache_dir, Some(PathBuf::from("/tmp/pgadget-cache")));
         assert!(c.problems.is_empty(), "{:?}", c.problems);
     }
 

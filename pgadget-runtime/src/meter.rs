@@ -461,15 +461,15 @@ impl State {
             status,
             cpu_share: proc_stat::share(process_cpu, self.machine_busy, machine_end),
         };
-        if let Some(location) = inner.country.location() {
-            record.iso = location.iso.clone();
-            record.country = location.country.clone();
-            record.co2_g = Some(carbon::co2_grams(
-                record.pue,
-                record.carbon_energy_mwh(),
-                location.intensity,
-            ));
-        }
+        // Outside the window (elapsed is already taken): this may wait for the country lookup.
+        let location = inner.country.location();
+        record.iso = location.iso.to_string();
+        record.country = location.country.to_string();
+        record.co2_g = Some(carbon::co2_grams(
+            record.pue,
+            record.carbon_energy_mwh(),
+            location.intensity,
+        ));
         record
     }
 }

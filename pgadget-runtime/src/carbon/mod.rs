@@ -1,34 +1,50 @@
 //! Carbon accounting: where the machine is, how dirty its grid is, what a window emitted.
 //!
-//! (Interface placeholder until the carbon issue lands: no country is known, so ISO, Country
-//! and CO2 stay empty and only the PUE is written.)
+//! CO2 (gCO2e) = PUE × energy (kWh) × carbon intensity of the country's electricity
+//! (gCO2e/kWh), where the energy is package + DRAM + GPU (the cores' energy stands in where
+//! no package is measured; see [`crate::Record::carbon_energy_mwh`]). PyPowerGadget summed
+//! cores + DRAM + GPU and left the package out; but the package *contains* the cores (plus
+//! the uncore: caches, memory controller, integrated GPU), so pgadget charges the package.
+//!
+//! - [`intensity`]: the table compiled in (213 countries, Our World in Data via `codecarbon`,
+//!   CC BY 4.0; see `DATA.md` beside this file) and the world average.
+//! - [`find_country`]: alpha-2, alpha-3 or English name, in any case.
+//! - [`CountryLookup`]: `PGADGET_COUNTRY`, else a cached answer, else one IP-geolocation
+//!   request (at most once per process, off the measured path), else the world average.
+//!
+//! A row whose country is unknown is charged at the world average and says so: ISO `WORLD`,
+//! Country `World average`. pgadget never guesses a country.
 
-use crate::config::EnvConfig;
+pub mod cache;
+mod country;
+#[doc = include_str!("DATA.md")]
+pub mod intensity;
+mod lookup;
+mod table;
+
+pub use country::{find_country, CountryError};
+pub use intensity::{countries, provenance, world_average, CountryIntensity};
+pub use lookup::{CountryLookup, LOOKUP_BOUND};
 
 /// Where the energy was used and how much CO2 a kWh of its grid stands for.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Location {
     /// ISO 3166 alpha-2 code, or `WORLD` for the world average.
-    pub iso: String,
+    pub iso: &'static str,
     /// English name, or `World average`.
-    pub country: String,
+    pub country: &'static str,
     /// Carbon intensity of the grid, gCO2e per kWh.
     pub intensity: f64,
+    /// The year the intensity is for (for the world average, the latest year it covers).
+    pub year: u16,
+    /// Where the intensity comes from.
+    pub source: &'static str,
 }
 
-/// Resolves the country once per meter.
-#[derive(Debug)]
-pub struct CountryLookup;
-
-impl CountryLookup {
-    /// Starts resolving the country (never inside a measured window).
-    pub fn start(_env: &EnvConfig, _get_country: bool) -> Self {
-        CountryLookup
-    }
-
-    /// The location to charge a row to, or `None` when carbon is not computed.
-    pub fn location(&self) -> Option<&Location> {
-        None
+impl Location {
+    /// Whether this is the world average rather than a country.
+    pub fn is_world_average(&self) -> bool {
+        self.iso == intensity::WORLD_ISO
     }
 }
 
@@ -42,7 +58,128 @@ pub fn default_pue() -> f64 {
     }
 }
 
-/// CO2 in grams: PUE x energy (kWh) x intensity (gCO2e/kWh).
+/// CO2 in grams: PUE × energy (kWh) × intensity (gCO2e/kWh), with the energy given in mWh.
+///
+/// ```
+/// // 1 kWh (1,000,000 mWh) at PUE 1.5 on a 400 g/kWh grid: 600 g.
+/// assert_eq!(pgadget_runtime::carbon::co2_grams(1.5, 1_000_000.0, 400.0), 600.0);
+/// ```
 pub fn co2_grams(pue: f64, energy_mwh: f64, intensity: f64) -> f64 {
     pue * (energy_mwh / 1_000_000.0) * intensity
+}
+
+/// Prints `message` on stderr unless this process printed the same message before.
+fn report_once(message: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if !seen.iter().any(|m| m == message) {
+        eprintln!("pgadget: {message}");
+        seen.push(message.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::EnvConfig;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn co2_formula_on_known_numbers() {
+        // 1 kWh, PUE 1, 1000 g/kWh: 1000 g.
+        assert!(close(co2_grams(1.0, 1_000_000.0, 1000.0), 1000.0));
+        // 2.5 mWh at PUE 1.58 in France (56.039 g/kWh): 1.58 * 2.5e-6 * 56.039 g.
+        assert!(close(co2_grams(1.58, 2.5, 56.039), 2.213_540_5e-4));
+        // 3.6 Wh (3600 mWh) at PUE 1.3 on the world average of 480.617 g/kWh.
+        assert!(close(co2_grams(1.3, 3600.0, 480.617), 2.249_287_56));
+        assert_eq!(co2_grams(1.58, 0.0, 500.0), 0.0);
+    }
+
+    #[test]
+    fn co2_charges_package_dram_and_gpu_not_cores_twice() {
+        let mut r = crate::log::record::sample();
+        r.package_mwh = Some(10.0);
+        r.cores_mwh = Some(8.0);
+        r.dram_mwh = Some(2.0);
+        r.gpu_mwh = Some(3.0);
+        assert_eq!(r.carbon_energy_mwh(), 15.0);
+        r.package_mwh = None;
+        assert_eq!(
+            r.carbon_energy_mwh(),
+            13.0,
+            "cores stand in for a missing package"
+        );
+        let fr = find_country("FR").unwrap().location();
+        assert!(close(
+            co2_grams(1.58, r.carbon_energy_mwh(), fr.intensity),
+            1.58 * 13.0e-6 * 56.039
+        ));
+    }
+
+    #[test]
+    fn default_pue_follows_the_seed() {
+        let expected = if cfg!(target_os = "linux") { 1.58 } else { 1.3 };
+        assert_eq!(default_pue(), expected);
+    }
+
+    #[test]
+    fn configured_country_wins_in_every_spelling() {
+        for spelling in ["FR", "fra", "France", "FRANCE"] {
+            let env = EnvConfig {
+                country: Some(spelling.into()),
+                ..EnvConfig::default()
+            };
+            let location = CountryLookup::start(&env, true).location();
+            assert_eq!((location.iso, location.country), ("FR", "France"));
+            assert_eq!(location.intensity, 56.039);
+        }
+    }
+
+    #[test]
+    fn unknown_configured_country_is_the_world_average() {
+        let env = EnvConfig {
+            country: Some("Atlantis".into()),
+            // Would fail loudly if a request were made despite the configured country.
+            geo_url: Some("http://127.0.0.1:9/never".into()),
+            ..EnvConfig::default()
+        };
+        let location = CountryLookup::start(&env, true).location();
+        assert!(location.is_world_average());
+        assert_eq!((location.iso, location.country), ("WORLD", "World average"));
+    }
+
+    #[test]
+    fn offline_without_cache_is_the_world_average() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = EnvConfig {
+            cache_dir: Some(dir.path().to_path_buf()),
+            ..EnvConfig::default()
+        };
+        assert_eq!(
+            CountryLookup::start(&env, false).location(),
+            world_average()
+        );
+    }
+
+    #[test]
+    fn offline_uses_a_fresh_cached_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        cache::save(
+            dir.path(),
+            &cache::CachedCountry {
+                country: "DE".into(),
+                saved: chrono::Utc::now(),
+                url: "http://127.0.0.1:9/json".into(),
+            },
+        )
+        .unwrap();
+        let env = EnvConfig {
+            cache_dir: Some(dir.path().to_path_buf()),
+            ..EnvConfig::default()
+        };
+        assert_eq!(CountryLookup::start(&env, false).location().iso, "DE");
+    }
 }
