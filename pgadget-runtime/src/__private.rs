@@ -93,6 +93,8 @@ impl<T: Debug + ?Sized> ViaDebug for &Fmt<'_, T> {
 }
 
 #[cfg(test)]
+// The tests spell the call exactly as the macro generates it, borrow included.
+#[allow(clippy::needless_borrow)]
 mod tests {
     use super::*;
 

@@ -32,12 +32,18 @@ impl Estimate {
     }
 }
 
-/// The CPU time (user + system) this process has used so far, from `getrusage`.
+/// The CPU time (user + system) this process and its waited-for children have used so far,
+/// from `getrusage`. Children count so that `pgadget run` and functions that run and wait for
+/// subprocesses are charged for the work they caused.
 pub fn process_cpu_time() -> Result<Duration, SourceError> {
+    Ok(rusage(libc::RUSAGE_SELF)? + rusage(libc::RUSAGE_CHILDREN)?)
+}
+
+fn rusage(who: libc::c_int) -> Result<Duration, SourceError> {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     // SAFETY: getrusage writes a `struct rusage` into the pointer it is given, which points at
-    // memory large enough for one; RUSAGE_SELF is always a valid `who`.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    // memory large enough for one; RUSAGE_SELF and RUSAGE_CHILDREN are valid `who` values.
+    let rc = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
     if rc != 0 {
         return Err(SourceError::new(
             "estimate",
