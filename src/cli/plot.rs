@@ -23,7 +23,8 @@ pub struct PlotArgs {
     /// The SVG file to write
     #[arg(short = 'o', long = "output", value_name = "FILE.svg")]
     pub output: PathBuf,
-    /// Draw at most N bars: the N groups with the most energy, the rest summed into one bar
+    /// Draw at most N bars: the N groups with the most energy (with --by day: the N latest
+    /// days), the others summed into one bar
     #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub top: u16,
     #[command(flatten)]
@@ -64,7 +65,11 @@ pub fn run(args: &PlotArgs) -> Result<(), CliError> {
             args.output.display()
         );
     }
-    let groups = keep_top(group::summarise(&rows.records, args.by), args.top.into());
+    let groups = bars(
+        group::summarise(&rows.records, args.by),
+        args.by,
+        args.top.into(),
+    );
     let subtitle = format!(
         "{} calls from {}",
         rows.records.len(),
@@ -82,31 +87,53 @@ pub fn run(args: &PlotArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Keeps the `top` groups with the most energy and sums the others into one last group.
-fn keep_top(mut groups: Vec<Group>, top: usize) -> Vec<Group> {
+/// The bars to draw, left to right: the `top` groups with the most energy, the rest summed
+/// into one last bar; for `--by day`, the `top` latest days in calendar order, earlier days
+/// summed into one first bar.
+fn bars(mut groups: Vec<Group>, by: By, top: usize) -> Vec<Group> {
+    let top = top.max(1);
+    if by == By::Day {
+        // Day keys are `YYYY-MM-DD`, so their text order is their calendar order.
+        groups.sort_by(|a, b| a.group.cmp(&b.group));
+        if groups.len() <= top {
+            return groups;
+        }
+        let kept = groups.split_off(groups.len() - (top - 1));
+        let mut earlier = merge(&groups);
+        earlier.group = format!("{} earlier days", groups.len());
+        let mut out = vec![earlier];
+        out.extend(kept);
+        return out;
+    }
     if groups.len() <= top {
         return groups;
     }
-    let rest = groups.split_off(top.saturating_sub(1));
-    let mut other = rest[0].clone();
-    for g in &rest[1..] {
-        other.calls += g.calls;
-        other.energy_mwh += g.energy_mwh;
-        other.cpu_mwh += g.cpu_mwh;
-        other.dram_mwh += g.dram_mwh;
-        other.gpu_mwh += g.gpu_mwh;
-        other.co2_g = match (other.co2_g, g.co2_g) {
+    let rest = groups.split_off(top - 1);
+    let mut others = merge(&rest);
+    others.group = format!("{} others", rest.len());
+    groups.push(others);
+    groups
+}
+
+/// The sum of several groups (at least one).
+fn merge(groups: &[Group]) -> Group {
+    let mut sum = groups[0].clone();
+    for g in &groups[1..] {
+        sum.calls += g.calls;
+        sum.energy_mwh += g.energy_mwh;
+        sum.cpu_mwh += g.cpu_mwh;
+        sum.dram_mwh += g.dram_mwh;
+        sum.gpu_mwh += g.gpu_mwh;
+        sum.co2_g = match (sum.co2_g, g.co2_g) {
             (None, None) => None,
             (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
         };
-        other.calls_without_co2 += g.calls_without_co2;
-        other.elapsed_secs += g.elapsed_secs;
+        sum.calls_without_co2 += g.calls_without_co2;
+        sum.elapsed_secs += g.elapsed_secs;
     }
-    other.group = format!("{} others", rest.len());
-    other.mean_energy_mwh = other.energy_mwh / other.calls as f64;
-    other.mean_elapsed_secs = other.elapsed_secs / other.calls as f64;
-    groups.push(other);
-    groups
+    sum.mean_energy_mwh = sum.energy_mwh / sum.calls as f64;
+    sum.mean_elapsed_secs = sum.elapsed_secs / sum.calls as f64;
+    sum
 }
 
 /// A group's name for the x axis.
@@ -181,7 +208,9 @@ fn chart<'a, 'b>(
     by: By,
 ) -> Result<Chart<'a, 'b>, CliError> {
     let n = labels.len() as i32;
-    let top = if max > 0.0 { max * 1.15 } else { 1.0 };
+    // Headroom above the tallest bar for its value and the legend (upper right): the legend
+    // and the value take less than 30% of a panel's plotting height.
+    let top = if max > 0.0 { max * 1.4 } else { 1.0 };
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 18))
         .margin(12)
@@ -201,13 +230,24 @@ fn chart<'a, 'b>(
                 .unwrap_or_default(),
             SegmentValue::Last => String::new(),
         })
-        .y_label_formatter(&|y| super::format::number(*y))
+        .y_label_formatter(&|y| tick(*y))
+        .y_max_light_lines(1)
         .x_desc(by.title())
         .y_desc(y_desc)
         .axis_desc_style(("sans-serif", 15))
         .draw()
         .map_err(draw_error)?;
     Ok(chart)
+}
+
+/// An axis tick: the number without trailing zeros (`50`, not `50.00`).
+fn tick(y: f64) -> String {
+    let text = super::format::number(y);
+    if text.contains('.') && !text.contains('e') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
 
 /// One bar segment from `y0` to `y1` in slot `i`.
@@ -313,4 +353,55 @@ fn draw_co2(area: &Area, groups: &[Group], labels: &[String], by: By) -> Result<
 /// Whether `path` has the `.svg` extension.
 fn is_svg(path: &Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(name: &str, energy: f64) -> Group {
+        Group {
+            group: name.into(),
+            calls: 1,
+            energy_mwh: energy,
+            mean_energy_mwh: energy,
+            cpu_mwh: energy,
+            dram_mwh: 0.0,
+            gpu_mwh: 0.0,
+            co2_g: None,
+            calls_without_co2: 1,
+            elapsed_secs: 1.0,
+            mean_elapsed_secs: 1.0,
+        }
+    }
+
+    #[test]
+    fn groups_past_the_top_are_summed_into_one_bar() {
+        let groups = vec![group("a", 5.0), group("b", 3.0), group("c", 2.0), group("d", 1.0)];
+        let drawn = bars(groups, By::Algorithm, 3);
+        let names: Vec<&str> = drawn.iter().map(|g| g.group.as_str()).collect();
+        assert_eq!(names, ["a", "b", "2 others"]);
+        assert_eq!(drawn[2].energy_mwh, 3.0);
+        assert_eq!(drawn[2].calls, 2);
+    }
+
+    #[test]
+    fn days_are_drawn_in_calendar_order_latest_kept() {
+        let groups = vec![
+            group("2026-11-26", 1.0),
+            group("2026-11-24", 9.0),
+            group("2026-11-25", 2.0),
+        ];
+        let drawn = bars(groups, By::Day, 2);
+        let names: Vec<&str> = drawn.iter().map(|g| g.group.as_str()).collect();
+        assert_eq!(names, ["2 earlier days", "2026-11-26"]);
+        assert_eq!(drawn[0].energy_mwh, 11.0);
+    }
+
+    #[test]
+    fn long_names_are_shortened_on_the_axis() {
+        let g = group(&"x".repeat(40), 1.0);
+        assert_eq!(label(&g).chars().count(), MAX_LABEL_CHARS);
+        assert_eq!(label(&group("", 1.0)), "(none)");
+    }
 }
