@@ -169,6 +169,8 @@ mod tests {
             d.with_timezone(&Local).date_naive(),
             NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
         );
-        assert!(parse_since("25/11/2026").unwrap_err().contains("25/11/2026"));
+        assert!(parse_since("25/11/2026")
+            .unwrap_err()
+            .contains("25/11/2026"));
     }
 }

@@ -69,12 +69,13 @@ pub fn print(text: &str) -> Result<(), CliError> {
 /// Writes `rows` as a JSON array of objects on stdout.
 pub fn print_json<T: serde::Serialize>(rows: &[T]) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, rows)
-        .map_err(|e| match e.io_error_kind() {
-            Some(kind) => CliError::stdout(kind.into()),
-            None => CliError::new(format!("cannot write JSON: {e}")),
-        })?;
-    writeln!(out).and_then(|_| out.flush()).map_err(CliError::stdout)
+    serde_json::to_writer_pretty(&mut out, rows).map_err(|e| match e.io_error_kind() {
+        Some(kind) => CliError::stdout(kind.into()),
+        None => CliError::new(format!("cannot write JSON: {e}")),
+    })?;
+    writeln!(out)
+        .and_then(|_| out.flush())
+        .map_err(CliError::stdout)
 }
 
 /// Turns a CSV writer's error into ours.

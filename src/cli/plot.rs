@@ -35,11 +35,9 @@ pub struct PlotArgs {
 /// from one another and from [`CO2_COLOR`], so every bar segment in the SVG can be told apart
 /// by its `fill`.
 pub const DOMAINS: [(&str, RGBColor, fn(&Group) -> f64); 3] = [
-    (
-        "CPU package (or cores)",
-        RGBColor(0x1f, 0x77, 0xb4),
-        |g| g.cpu_mwh,
-    ),
+    ("CPU package (or cores)", RGBColor(0x1f, 0x77, 0xb4), |g| {
+        g.cpu_mwh
+    }),
     ("DRAM", RGBColor(0xff, 0x7f, 0x0e), |g| g.dram_mwh),
     ("GPU", RGBColor(0x2c, 0xa0, 0x2c), |g| g.gpu_mwh),
 ];
@@ -70,14 +68,13 @@ pub fn run(args: &PlotArgs) -> Result<(), CliError> {
         args.by,
         args.top.into(),
     );
-    let subtitle = format!(
-        "{} calls from {}",
-        rows.records.len(),
-        rows.path.display()
-    );
+    let subtitle = format!("{} calls from {}", rows.records.len(), rows.path.display());
     let svg = render(&groups, args.by, &subtitle)?;
     std::fs::write(&args.output, svg).map_err(|e| {
-        CliError::new(format!("cannot write the plot to {}: {e}", args.output.display()))
+        CliError::new(format!(
+            "cannot write the plot to {}: {e}",
+            args.output.display()
+        ))
     })?;
     eprintln!(
         "pgadget: wrote {} ({} bars)",
@@ -177,7 +174,10 @@ fn render(groups: &[Group], by: By, subtitle: &str) -> Result<String, CliError> 
             .titled(&title, ("sans-serif", 24))
             .map_err(draw_error)?;
         let root = root
-            .titled(&subtitle, ("sans-serif", 14).into_font().color(&BLACK.mix(0.7)))
+            .titled(
+                &subtitle,
+                ("sans-serif", 14).into_font().color(&BLACK.mix(0.7)),
+            )
             .map_err(draw_error)?;
         if has_co2 {
             let (top, bottom) = root.split_vertically(height * 55 / 100);
@@ -254,7 +254,10 @@ fn tick(y: f64) -> String {
 fn bar(i: usize, y0: f64, y1: f64, color: RGBColor) -> Rectangle<(SegmentValue<i32>, f64)> {
     let i = i as i32;
     let mut rect = Rectangle::new(
-        [(SegmentValue::Exact(i), y0), (SegmentValue::Exact(i + 1), y1)],
+        [
+            (SegmentValue::Exact(i), y0),
+            (SegmentValue::Exact(i + 1), y1),
+        ],
         color.filled(),
     );
     rect.set_margin(0, 0, 8, 8);
@@ -331,12 +334,11 @@ fn draw_co2(area: &Area, groups: &[Group], labels: &[String], by: By) -> Result<
     };
     let mut chart = chart(area, caption, "CO2 (gCO2e)", max, labels, by)?;
     chart
-        .draw_series(
-            groups
-                .iter()
-                .enumerate()
-                .filter_map(|(i, g)| g.co2_g.filter(|c| *c > 0.0).map(|c| bar(i, 0.0, c, CO2_COLOR))),
-        )
+        .draw_series(groups.iter().enumerate().filter_map(|(i, g)| {
+            g.co2_g
+                .filter(|c| *c > 0.0)
+                .map(|c| bar(i, 0.0, c, CO2_COLOR))
+        }))
         .map_err(draw_error)?;
     chart
         .draw_series(groups.iter().enumerate().map(|(i, g)| {
@@ -352,7 +354,8 @@ fn draw_co2(area: &Area, groups: &[Group], labels: &[String], by: By) -> Result<
 
 /// Whether `path` has the `.svg` extension.
 fn is_svg(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"))
 }
 
 #[cfg(test)]
@@ -377,7 +380,12 @@ mod tests {
 
     #[test]
     fn groups_past_the_top_are_summed_into_one_bar() {
-        let groups = vec![group("a", 5.0), group("b", 3.0), group("c", 2.0), group("d", 1.0)];
+        let groups = vec![
+            group("a", 5.0),
+            group("b", 3.0),
+            group("c", 2.0),
+            group("d", 1.0),
+        ];
         let drawn = bars(groups, By::Algorithm, 3);
         let names: Vec<&str> = drawn.iter().map(|g| g.group.as_str()).collect();
         assert_eq!(names, ["a", "b", "2 others"]);

@@ -41,7 +41,8 @@ pub struct RunArgs {
 }
 
 fn parse_data_type(raw: &str) -> Result<DataType, String> {
-    raw.parse().map_err(|e: pgadget::runtime::metadata::UnknownDataType| e.to_string())
+    raw.parse()
+        .map_err(|e: pgadget::runtime::metadata::UnknownDataType| e.to_string())
 }
 
 /// Exit status for a command that was not found, as POSIX shells use.
@@ -56,7 +57,9 @@ const CANNOT_EXECUTE: u8 = 126;
 /// attribute, and a row would add a zero-cost call to every summary of that "algorithm".
 pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     let Some((program, arguments)) = args.command.split_first() else {
-        return Err(CliError::new("no command given: pgadget run [OPTIONS] -- COMMAND [ARGS]..."));
+        return Err(CliError::new(
+            "no command given: pgadget run [OPTIONS] -- COMMAND [ARGS]...",
+        ));
     };
     let mut builder = PowerMeter::builder();
     if let Some(log) = &args.log {
@@ -172,7 +175,10 @@ impl IgnoreInterrupts {
     fn new() -> Self {
         #[cfg(unix)]
         {
-            let mut previous = [(libc::SIGINT, libc::SIG_DFL), (libc::SIGQUIT, libc::SIG_DFL)];
+            let mut previous = [
+                (libc::SIGINT, libc::SIG_DFL),
+                (libc::SIGQUIT, libc::SIG_DFL),
+            ];
             for (signal, handler) in &mut previous {
                 // SAFETY: installing SIG_IGN for SIGINT/SIGQUIT touches no memory of ours; the
                 // child was spawned before, so it keeps the default dispositions.
