@@ -17,7 +17,8 @@ fn the_table_holds_every_row_oldest_first() {
         "Datetime",
         "Project",
         "Algorithm",
-        "Total (mWh)",
+        "Total",
+        "(mWh)",
         "Source",
         "Status",
     ] {

@@ -3,7 +3,7 @@
 use super::CliError;
 use clap::Args;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{CellAlignment, ContentArrangement, Table};
+use comfy_table::{CellAlignment, ColumnConstraint, ContentArrangement, Table};
 use std::io::{IsTerminal, Write};
 
 /// `--csv` / `--json`: the output for scripts (a table otherwise).
@@ -39,20 +39,85 @@ pub fn maybe_number(x: Option<f64>) -> String {
     x.map(number).unwrap_or_else(|| "-".into())
 }
 
-/// A table fitted to the terminal's width when stdout is a terminal; unconstrained when
-/// piped, so nothing is wrapped for `grep` or `less -S`.
-pub fn table(header: &[&str], numeric: &[bool]) -> Table {
+/// One column of a table for people.
+#[derive(Debug, Clone, Copy)]
+pub struct Col {
+    /// The title; a unit goes on a second line (`"CPU\n(mWh)"`) so numbers stay narrow.
+    pub title: &'static str,
+    /// Numbers are right-aligned and never wrapped.
+    pub numeric: bool,
+    /// Free text (names) that may wrap when the terminal is narrow; other columns keep their
+    /// width.
+    pub wraps: bool,
+    /// Columns are left out lowest priority first when the terminal cannot hold them all.
+    pub priority: u8,
+}
+
+/// The narrowest a wrapping column is allowed to become.
+const MIN_WRAP_WIDTH: usize = 12;
+/// Padding (one space each side) and one border character per column.
+const COLUMN_CHROME: usize = 3;
+
+/// A table of `rows` under `cols`. On a terminal it fits the width: text columns wrap, and
+/// when even that is not enough, the lowest-priority columns are left out. Piped, every
+/// column is printed at full width, so nothing is wrapped for `grep` or `less -S`.
+pub fn table(cols: &[Col], rows: &[Vec<String>]) -> Table {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
-    if std::io::stdout().is_terminal() {
+    let terminal = std::io::stdout().is_terminal();
+    if terminal {
         table.set_content_arrangement(ContentArrangement::Dynamic);
     } else {
         table.force_no_tty();
     }
-    table.set_header(header.iter().copied());
-    for (i, &is_number) in numeric.iter().enumerate() {
-        if let (true, Some(column)) = (is_number, table.column_mut(i)) {
-            column.set_cell_alignment(CellAlignment::Right);
+    let width = |i: usize| -> usize {
+        let cells = rows.iter().map(|r| r[i].chars().count());
+        let title = cols[i].title.lines().map(|l| l.chars().count());
+        let natural = cells.chain(title).max().unwrap_or(0);
+        let shown = if cols[i].wraps {
+            natural.min(MIN_WRAP_WIDTH)
+        } else {
+            natural
+        };
+        shown + COLUMN_CHROME
+    };
+    let mut keep: Vec<usize> = (0..cols.len()).collect();
+    if let (true, Some(available)) = (terminal, table.width()) {
+        let available = usize::from(available).saturating_sub(1);
+        while keep.len() > 1 && keep.iter().map(|&i| width(i)).sum::<usize>() > available {
+            let Some(drop) = keep
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, &i)| cols[i].priority)
+                .map(|(at, _)| at)
+            else {
+                break;
+            };
+            keep.remove(drop);
+        }
+    }
+    if keep.len() < cols.len() {
+        let left_out: Vec<String> = (0..cols.len())
+            .filter(|i| !keep.contains(i))
+            .map(|i| cols[i].title.replace('\n', " "))
+            .collect();
+        eprintln!(
+            "pgadget: left out to fit the terminal: {} (widen it, or use --csv or --json)",
+            left_out.join(", ")
+        );
+    }
+    table.set_header(keep.iter().map(|&i| cols[i].title));
+    for row in rows {
+        table.add_row(keep.iter().map(|&i| row[i].as_str()));
+    }
+    for (at, &i) in keep.iter().enumerate() {
+        if let Some(column) = table.column_mut(at) {
+            if cols[i].numeric {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+            if !cols[i].wraps {
+                column.set_constraint(ColumnConstraint::ContentWidth);
+            }
         }
     }
     table

@@ -31,15 +31,34 @@ pub struct PlotArgs {
     pub filter: LogFilter,
 }
 
-/// The energy domains, bottom to top in a bar, with their colours. The colours are distinct
-/// from one another and from [`CO2_COLOR`], so every bar segment in the SVG can be told apart
-/// by its `fill`.
-pub const DOMAINS: [(&str, RGBColor, fn(&Group) -> f64); 3] = [
-    ("CPU package (or cores)", RGBColor(0x1f, 0x77, 0xb4), |g| {
-        g.cpu_mwh
-    }),
-    ("DRAM", RGBColor(0xff, 0x7f, 0x0e), |g| g.dram_mwh),
-    ("GPU", RGBColor(0x2c, 0xa0, 0x2c), |g| g.gpu_mwh),
+/// One energy domain of the stacked bars.
+pub struct Domain {
+    /// Its name in the legend.
+    pub name: &'static str,
+    /// Its colour: distinct from the other domains' and from [`CO2_COLOR`], so every bar
+    /// segment in the SVG can be told apart by its `fill`.
+    pub color: RGBColor,
+    /// Its energy in a group, mWh.
+    pub mwh: fn(&Group) -> f64,
+}
+
+/// The energy domains, bottom to top in a bar.
+pub const DOMAINS: [Domain; 3] = [
+    Domain {
+        name: "CPU package (or cores)",
+        color: RGBColor(0x1f, 0x77, 0xb4),
+        mwh: |g| g.cpu_mwh,
+    },
+    Domain {
+        name: "DRAM",
+        color: RGBColor(0xff, 0x7f, 0x0e),
+        mwh: |g| g.dram_mwh,
+    },
+    Domain {
+        name: "GPU",
+        color: RGBColor(0x2c, 0xa0, 0x2c),
+        mwh: |g| g.gpu_mwh,
+    },
 ];
 
 /// The colour of the CO2 bars.
@@ -287,14 +306,14 @@ fn draw_energy(area: &Area, groups: &[Group], labels: &[String], by: By) -> Resu
         by,
     )?;
     let mut base = vec![0.0; groups.len()];
-    for (name, color, value) in DOMAINS {
+    for Domain { name, color, mwh } in DOMAINS {
         // A domain no group used gets neither bars nor a legend entry.
-        if groups.iter().all(|g| value(g) <= 0.0) {
+        if groups.iter().all(|g| mwh(g) <= 0.0) {
             continue;
         }
         let mut segments = Vec::new();
         for (i, g) in groups.iter().enumerate() {
-            let v = value(g);
+            let v = mwh(g);
             if v > 0.0 {
                 segments.push(bar(i, base[i], base[i] + v, color));
                 base[i] += v;

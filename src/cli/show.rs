@@ -1,7 +1,7 @@
 //! `pgadget show`: the log's rows, as a table, CSV or JSON.
 
 use super::filter::{LogFilter, Rows};
-use super::format::{self, maybe_number, number, OutputFormat};
+use super::format::{self, maybe_number, number, Col, OutputFormat};
 use super::CliError;
 use clap::Args;
 use pgadget::runtime::log::{Record, HEADER};
@@ -57,28 +57,34 @@ fn print_csv(records: &[Record]) -> Result<(), CliError> {
     w.flush().map_err(CliError::stdout)
 }
 
-/// One column of the table: its title, whether it holds numbers, and its cell for a row.
+/// A column of the table and its cell for a row.
 struct Column {
-    title: &'static str,
-    numeric: bool,
+    col: Col,
     cell: fn(&Record) -> String,
 }
 
-/// The columns a terminal has room for: when, what, how long, how much, how measured.
+const fn col(title: &'static str, numeric: bool, wraps: bool, priority: u8) -> Col {
+    Col {
+        title,
+        numeric,
+        wraps,
+        priority,
+    }
+}
+
+/// The columns a terminal has room for: when, what, how long, how much, how measured. On a
+/// narrow terminal the function name goes first, then the source, the per-domain energies...
 const COLUMNS: [Column; 12] = [
     Column {
-        title: "Datetime",
-        numeric: false,
+        col: col("Datetime", false, false, 10),
         cell: |r| r.datetime.format("%Y-%m-%d %H:%M:%S").to_string(),
     },
     Column {
-        title: "Project",
-        numeric: false,
+        col: col("Project", false, true, 6),
         cell: |r| r.project.clone(),
     },
     Column {
-        title: "Algorithm",
-        numeric: false,
+        col: col("Algorithm", false, true, 9),
         cell: |r| match (r.package.is_empty(), r.algorithm.is_empty()) {
             (false, false) => format!("{}/{}", r.package, r.algorithm),
             (true, _) => r.algorithm.clone(),
@@ -86,48 +92,39 @@ const COLUMNS: [Column; 12] = [
         },
     },
     Column {
-        title: "Function",
-        numeric: false,
+        col: col("Function", false, true, 1),
         cell: |r| r.function.clone(),
     },
     Column {
-        title: "Elapsed (s)",
-        numeric: true,
+        col: col("Elapsed\n(s)", true, false, 5),
         cell: |r| number(r.elapsed_secs),
     },
     Column {
-        title: "CPU (mWh)",
-        numeric: true,
+        col: col("CPU\n(mWh)", true, false, 4),
         cell: |r| maybe_number(r.package_mwh.or(r.cores_mwh)),
     },
     Column {
-        title: "DRAM (mWh)",
-        numeric: true,
+        col: col("DRAM\n(mWh)", true, false, 3),
         cell: |r| maybe_number(r.dram_mwh),
     },
     Column {
-        title: "GPU (mWh)",
-        numeric: true,
+        col: col("GPU\n(mWh)", true, false, 3),
         cell: |r| maybe_number(r.gpu_mwh),
     },
     Column {
-        title: "Total (mWh)",
-        numeric: true,
+        col: col("Total\n(mWh)", true, false, 9),
         cell: |r| number(r.total_mwh()),
     },
     Column {
-        title: "CO2 (g)",
-        numeric: true,
+        col: col("CO2\n(g)", true, false, 7),
         cell: |r| maybe_number(r.co2_g),
     },
     Column {
-        title: "Source",
-        numeric: false,
+        col: col("Source", false, false, 2),
         cell: |r| r.energy_source.clone(),
     },
     Column {
-        title: "Status",
-        numeric: false,
+        col: col("Status", false, false, 8),
         cell: |r| r.status.clone(),
     },
 ];
@@ -142,11 +139,10 @@ fn render_table(records: &[Record]) -> String {
     let keep: Vec<usize> = (0..COLUMNS.len())
         .filter(|&i| cells.iter().any(|row| !row[i].is_empty() && row[i] != "-"))
         .collect();
-    let titles: Vec<&str> = keep.iter().map(|&i| COLUMNS[i].title).collect();
-    let numeric: Vec<bool> = keep.iter().map(|&i| COLUMNS[i].numeric).collect();
-    let mut table = format::table(&titles, &numeric);
-    for row in cells {
-        table.add_row(keep.iter().map(|&i| row[i].clone()));
-    }
-    table.to_string()
+    let cols: Vec<Col> = keep.iter().map(|&i| COLUMNS[i].col).collect();
+    let rows: Vec<Vec<String>> = cells
+        .into_iter()
+        .map(|row| keep.iter().map(|&i| row[i].clone()).collect())
+        .collect();
+    format::table(&cols, &rows).to_string()
 }

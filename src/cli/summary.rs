@@ -1,7 +1,7 @@
 //! `pgadget summary`: calls, energy, CO2 and time per group of rows.
 
 use super::filter::LogFilter;
-use super::format::{self, maybe_number, number, OutputFormat};
+use super::format::{self, maybe_number, number, Col, OutputFormat};
 use super::group::{self, By, Group};
 use super::CliError;
 use clap::Args;
@@ -62,36 +62,42 @@ const CSV_HEADER: [&str; 11] = [
 ];
 
 fn render_table(groups: &[Group], by: By) -> String {
-    let mut table = format::table(
-        &[
-            by.title(),
-            "Calls",
-            "Energy (mWh)",
-            "Mean (mWh)",
-            "CO2 (g)",
-            "Time (s)",
-            "Mean time (s)",
-        ],
-        &[false, true, true, true, true, true, true],
-    );
-    for g in groups {
-        // CO2 that leaves rows out says so: `1.2 (3 rows without)`.
-        let co2 = match (g.co2_g, g.calls_without_co2) {
-            (Some(c), 0) => number(c),
-            (Some(c), n) => format!("{} ({n} without)", number(c)),
-            (None, _) => maybe_number(None),
-        };
-        table.add_row([
-            group::display_name(&g.group).to_string(),
-            g.calls.to_string(),
-            number(g.energy_mwh),
-            number(g.mean_energy_mwh),
-            co2,
-            number(g.elapsed_secs),
-            number(g.mean_elapsed_secs),
-        ]);
-    }
-    table.to_string()
+    let col = |title, numeric, priority| Col {
+        title,
+        numeric,
+        wraps: !numeric,
+        priority,
+    };
+    let cols = [
+        col(by.title(), false, 9),
+        col("Calls", true, 8),
+        col("Energy\n(mWh)", true, 9),
+        col("Mean\n(mWh)", true, 6),
+        col("CO2\n(g)", true, 7),
+        col("Time\n(s)", true, 5),
+        col("Mean time\n(s)", true, 4),
+    ];
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            // CO2 that leaves rows out says so: `1.2 (3 without)`.
+            let co2 = match (g.co2_g, g.calls_without_co2) {
+                (Some(c), 0) => number(c),
+                (Some(c), n) => format!("{} ({n} without)", number(c)),
+                (None, _) => maybe_number(None),
+            };
+            vec![
+                group::display_name(&g.group).to_string(),
+                g.calls.to_string(),
+                number(g.energy_mwh),
+                number(g.mean_energy_mwh),
+                co2,
+                number(g.elapsed_secs),
+                number(g.mean_elapsed_secs),
+            ]
+        })
+        .collect();
+    format::table(&cols, &rows).to_string()
 }
 
 #[cfg(test)]
