@@ -28,7 +28,7 @@ enum Cli {
 }
 
 fn main() -> ExitCode {
-    let outcome = match Cli::parse() {
+    match Cli::parse() {
         Cli::Doctor => {
             let env = EnvConfig::from_env();
             for problem in &env.problems {
@@ -46,8 +46,7 @@ fn main() -> ExitCode {
         Cli::Summary(args) => finish(cli::summary::run(&args)),
         Cli::Plot(args) => finish(cli::plot::run(&args)),
         Cli::Run(args) => cli::run::run(&args).unwrap_or_else(|e| failure(&e)),
-    };
-    outcome
+    }
 }
 
 fn finish(result: Result<(), CliError>) -> ExitCode {
