@@ -120,13 +120,9 @@ fn the_table_names_every_group() {
     let out = run(&["summary", "--by", "project", "--log", log.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     let table = stdout(&out);
+    // Units sit under their titles, on a second line.
     for text in [
-        "Project",
-        "Calls",
-        "Energy (mWh)",
-        "CO2 (g)",
-        "iris",
-        "digits",
+        "Project", "Calls", "Energy", "(mWh)", "CO2", "(g)", "iris", "digits",
     ] {
         assert!(table.contains(text), "no {text}:\n{table}");
     }
