@@ -1,6 +1,9 @@
 //! The `pgadget` command line.
 
+mod cli;
+
 use clap::Parser;
+use cli::CliError;
 use pgadget::runtime::config::EnvConfig;
 use pgadget::runtime::energy::{doctor, SourceConfig};
 use std::process::ExitCode;
@@ -12,6 +15,16 @@ enum Cli {
     /// Show which energy sources this machine offers, and why others are unavailable.
     /// Exits with status 1 when only the CPU-time estimate is available.
     Doctor,
+    /// Show the logged measurements, most recent last (a table, or --csv / --json).
+    Show(cli::show::ShowArgs),
+    /// Add up calls, energy, CO2 and time per algorithm, package, project, function or day,
+    /// the most energy first.
+    Summary(cli::summary::SummaryArgs),
+    /// Draw energy (stacked by domain) and CO2 per group as an SVG bar chart.
+    Plot(cli::plot::PlotArgs),
+    /// Run a command, measure it as a whole and log one row for it; exits with the
+    /// command's exit status.
+    Run(cli::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -29,5 +42,23 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
+        Cli::Show(args) => finish(cli::show::run(&args)),
+        Cli::Summary(args) => finish(cli::summary::run(&args)),
+        Cli::Plot(args) => finish(cli::plot::run(&args)),
+        Cli::Run(args) => cli::run::run(&args).unwrap_or_else(|e| failure(&e)),
     }
+}
+
+fn finish(result: Result<(), CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failure(&e),
+    }
+}
+
+fn failure(e: &CliError) -> ExitCode {
+    if !e.is_quiet() {
+        eprintln!("pgadget: {e}");
+    }
+    ExitCode::FAILURE
 }

@@ -1,0 +1,141 @@
+//! Shared by the `cli_*` tests: a log written by the real library, and the real binary.
+
+#![allow(dead_code)] // each test crate uses its own part of this module
+
+use pgadget::runtime::config::EnvConfig;
+use pgadget::runtime::energy::estimate::process_cpu_time;
+use pgadget::runtime::{read_log, Metadata, PowerMeter, Record};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// What the sample log holds, oldest first: (project, package, algorithm).
+pub const ROWS: [(&str, &str, &str); 5] = [
+    ("iris", "linfa", "RandomForest"),
+    ("iris", "linfa", "KMeans"),
+    ("digits", "smartcore", "SVM"),
+    ("iris", "linfa", "RandomForest"),
+    ("digits", "linfa", "RandomForest"),
+];
+
+/// A meter writing to `log`: estimate source (the same on every machine), no network.
+pub fn meter(log: &Path) -> PowerMeter {
+    PowerMeter::builder()
+        .log_path(log)
+        .get_country(false)
+        .environment(EnvConfig {
+            sources: Some(vec!["estimate".into()]),
+            ..EnvConfig::default()
+        })
+        .build()
+        .expect("a valid meter configuration")
+}
+
+/// Burns a little CPU so that the estimate gives the row some energy.
+fn work() {
+    let start = process_cpu_time().expect("getrusage works");
+    let mut x = 1u64;
+    while process_cpu_time().expect("getrusage works") - start < Duration::from_millis(3) {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+    }
+    std::hint::black_box(x);
+}
+
+/// Writes the rows of [`ROWS`] to `dir/power_logs.csv` with a real meter; returns the path.
+pub fn sample_log(dir: &Path) -> PathBuf {
+    let log = dir.join("power_logs.csv");
+    let meter = meter(&log);
+    for (project, package, algorithm) in ROWS {
+        let meta = Metadata::new(package, algorithm)
+            .project_name(project)
+            .function(format!("demo::{}", algorithm.to_lowercase()));
+        meter.measure_power(meta, work);
+    }
+    log
+}
+
+/// The rows of `log`, as the library reads them.
+pub fn rows(log: &Path) -> Vec<Record> {
+    read_log(log).expect("the log reads back").records
+}
+
+/// The `pgadget` binary, with no `PGADGET_*` variable inherited from the test's environment.
+pub fn pgadget() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgadget"));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("PGADGET_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("PGADGET_OFFLINE", "1");
+    cmd
+}
+
+/// Runs `pgadget args...`.
+pub fn run(args: &[&str]) -> Output {
+    pgadget()
+        .args(args)
+        .output()
+        .expect("the pgadget binary runs")
+}
+
+/// stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A log whose line 4 is not a valid row (lines 1-3: header and two good rows).
+pub fn malformed_log(dir: &Path) -> PathBuf {
+    let log = dir.join("broken.csv");
+    let meter = meter(&log);
+    for _ in 0..2 {
+        meter.measure_power(Metadata::new("linfa", "KMeans"), work);
+    }
+    let mut text = std::fs::read_to_string(&log).expect("the log was written");
+    assert_eq!(text.lines().count(), 3, "header and two rows:\n{text}");
+    // 25 cells, so not a torn row, with a date that is not one.
+    text.push_str(
+        "yesterday,ada,,,linux,p,1,0,1,,,,1.58,,linfa,KMeans,,tabular,,,,estimate,1,ok,\n",
+    );
+    std::fs::write(&log, text).expect("the log can be rewritten");
+    log
+}
+
+/// Asserts that `args` fail on a missing log with a message naming it, and on a malformed log
+/// with a message naming its file and line.
+pub fn fails_on_missing_and_malformed_logs(args: &[&str]) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let missing = dir.path().join("no-such-log.csv");
+    let missing_s = missing.to_string_lossy().into_owned();
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--log", &missing_s]);
+    let out = run(&full);
+    assert!(!out.status.success(), "{args:?} on a missing log succeeded");
+    assert!(
+        stderr(&out).contains(&missing_s),
+        "the error names the missing log: {}",
+        stderr(&out)
+    );
+
+    let broken = malformed_log(dir.path());
+    let broken_s = broken.to_string_lossy().into_owned();
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["--log", &broken_s]);
+    let out = run(&full);
+    assert!(
+        !out.status.success(),
+        "{args:?} on a malformed log succeeded"
+    );
+    assert!(
+        stderr(&out).contains(&format!("{broken_s}:4:")),
+        "the error names file:line: {}",
+        stderr(&out)
+    );
+}
