@@ -202,13 +202,10 @@ fn start_sampler(shared: &Arc<Shared>) -> Result<Sampler, SourceError> {
     let shared = Arc::clone(shared);
     let thread = std::thread::Builder::new()
         .name("pgadget-nvml-power".into())
-        .spawn(move || loop {
-            match stopped.recv_timeout(SAMPLE_PERIOD) {
-                Err(RecvTimeoutError::Timeout) => {
-                    // A failed sample is retried next period; a reading reports the error.
-                    let _ = shared.read_joules();
-                }
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+        .spawn(move || {
+            // Wakes every period until the source is dropped (which closes the channel).
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(SAMPLE_PERIOD) {
+                shared.sample_power_gpus();
             }
         })
         .map_err(|e| {
@@ -240,6 +237,18 @@ impl Shared {
             };
         }
         Ok(total)
+    }
+
+    /// Samples every GPU measured by its power. A failed sample is simply retried next
+    /// period; a reading reports the error.
+    fn sample_power_gpus(&self) {
+        for gpu in &self.gpus {
+            if let Method::PowerSampling(slot) = gpu.method {
+                if let Ok(device) = self.nvml.device_by_index(gpu.index) {
+                    let _ = self.sample(gpu, slot, &device);
+                }
+            }
+        }
     }
 
     /// Takes one power sample of `gpu` and returns its integrated energy in joules.
