@@ -7,6 +7,8 @@
 
 pub mod doctor;
 pub mod estimate;
+pub mod nvml;
+pub mod powerlog;
 
 use std::any::Any;
 use std::fmt;
@@ -225,6 +227,8 @@ pub fn detect(config: &SourceConfig) -> Detected {
         let probed: Result<Arc<dyn EnergySource>, SourceError> = match name.as_str() {
             "estimate" if have_cpu => continue,
             "estimate" => Ok(Arc::new(estimate::Estimate::new(config.cpu_tdp_watts))),
+            "powerlog" => powerlog::probe(config),
+            "nvml" => nvml::probe(config),
             other => Err(SourceError::new(
                 "pgadget",
                 format!("unknown energy source `{other}` in PGADGET_SOURCES"),

@@ -1,0 +1,405 @@
+//! NVIDIA GPUs through NVML (`nvml-wrapper`, which loads `libnvidia-ml` at run time, so a
+//! binary built with pgadget runs on machines without the driver).
+//!
+//! GPU energy is the sum over all GPUs of their energy counter
+//! (`nvmlDeviceGetTotalEnergyConsumption`, in mJ, Volta and later). A GPU without that counter
+//! (the call answers `NOT_SUPPORTED` before Volta) is measured by integrating its power reading
+//! (`nvmlDeviceGetPowerUsage`, in mW) with the trapezoid rule: a background thread, started only
+//! when such a GPU is present, samples it every [`SAMPLE_PERIOD`], and every reading takes one
+//! more sample so a window's ends are exact. A GPU that has neither is left out and named by
+//! `pgadget doctor`, rather than counted as 0.
+//!
+//! A machine without the NVIDIA driver has no NVML; [`probe`] then returns a [`SourceError`] that
+//! is not a problem, only a fact `pgadget doctor` shows.
+
+use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use nvml_wrapper::error::NvmlError;
+use nvml_wrapper::{Device, Nvml};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The name written in "Energy Source".
+pub const NAME: &str = "nvml";
+
+/// How often the power of a GPU without an energy counter is sampled.
+pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
+
+/// The file name of NVIDIA's library that nvml-wrapper looks for by default.
+#[cfg(windows)]
+const SYSTEM_LIBRARY: &str = "nvml.dll";
+#[cfg(not(windows))]
+const SYSTEM_LIBRARY: &str = "libnvidia-ml.so";
+
+/// Opens NVML (from `config.nvml_lib`, else the system's) and finds the GPUs it can measure.
+pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError> {
+    NvmlSource::open(config.nvml_lib.as_deref()).map(|s| Arc::new(s) as Arc<dyn EnergySource>)
+}
+
+/// How a GPU's energy is obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// The GPU's own energy counter (Volta and later).
+    EnergyCounter,
+    /// Its power reading, sampled and integrated; the value indexes the integrators.
+    PowerSampling(usize),
+}
+
+#[derive(Debug)]
+struct Gpu {
+    index: u32,
+    name: String,
+    method: Method,
+}
+
+/// Energy integrated from the power readings of one GPU.
+#[derive(Debug)]
+struct Integrator {
+    last_at: Instant,
+    last_milliwatts: f64,
+    joules: f64,
+}
+
+struct Shared {
+    nvml: Nvml,
+    gpus: Vec<Gpu>,
+    integrators: Mutex<Vec<Integrator>>,
+}
+
+/// The background thread that samples GPUs without an energy counter.
+struct Sampler {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+/// NVIDIA GPUs, read through NVML.
+pub struct NvmlSource {
+    shared: Arc<Shared>,
+    library: Option<PathBuf>,
+    /// GPUs that can be measured neither way, each with the reason.
+    unmeasured: Vec<String>,
+    sampler: Option<Sampler>,
+}
+
+impl fmt::Debug for NvmlSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NvmlSource")
+            .field("library", &self.library)
+            .field("gpus", &self.shared.gpus)
+            .field("unmeasured", &self.unmeasured)
+            .field("sampling", &self.sampler.is_some())
+            .finish()
+    }
+}
+
+impl NvmlSource {
+    /// Loads NVML from `library` (the system's when `None`), lists the GPUs and, when one lacks
+    /// an energy counter, starts the power sampler.
+    pub fn open(library: Option<&Path>) -> Result<NvmlSource, SourceError> {
+        let mut builder = Nvml::builder();
+        if let Some(path) = library {
+            builder.lib_path(path.as_os_str());
+        }
+        let nvml = builder.init().map_err(|e| init_error(e, library))?;
+        let count = nvml
+            .device_count()
+            .map_err(|e| SourceError::new(NAME, format!("NVML could not count the GPUs: {e}")))?;
+        let mut gpus = Vec::new();
+        let mut unmeasured = Vec::new();
+        let mut integrators = Vec::new();
+        for index in 0..count {
+            let device = match nvml.device_by_index(index) {
+                Ok(d) => d,
+                Err(e) => {
+                    unmeasured.push(format!("GPU {index}: NVML cannot open it ({e})"));
+                    continue;
+                }
+            };
+            let name = device
+                .name()
+                .unwrap_or_else(|e| format!("(name unavailable: {e})"));
+            let method = match device.total_energy_consumption() {
+                Ok(_) => Method::EnergyCounter,
+                Err(counter_error) => match device.power_usage() {
+                    Ok(milliwatts) => {
+                        integrators.push(Integrator {
+                            last_at: Instant::now(),
+                            last_milliwatts: f64::from(milliwatts),
+                            joules: 0.0,
+                        });
+                        Method::PowerSampling(integrators.len() - 1)
+                    }
+                    Err(power_error) => {
+                        unmeasured.push(format!(
+                            "GPU {index}: {name}: not measured (energy counter: {counter_error}; \
+                             power reading: {power_error})"
+                        ));
+                        continue;
+                    }
+                },
+            };
+            gpus.push(Gpu {
+                index,
+                name,
+                method,
+            });
+        }
+        if gpus.is_empty() {
+            let what = if count == 0 {
+                "NVML is installed but reports no GPU".to_string()
+            } else {
+                format!(
+                    "no GPU reports its energy or its power: {}",
+                    unmeasured.join("; ")
+                )
+            };
+            return Err(SourceError::new(NAME, what));
+        }
+        let needs_sampler = !integrators.is_empty();
+        let shared = Arc::new(Shared {
+            nvml,
+            gpus,
+            integrators: Mutex::new(integrators),
+        });
+        let sampler = if needs_sampler {
+            Some(start_sampler(&shared)?)
+        } else {
+            None
+        };
+        Ok(NvmlSource {
+            shared,
+            library: library.map(Path::to_path_buf),
+            unmeasured,
+            sampler,
+        })
+    }
+
+    /// The GPUs measured, with how each one is measured.
+    pub fn gpus(&self) -> Vec<(String, Method)> {
+        self.shared
+            .gpus
+            .iter()
+            .map(|g| (g.name.clone(), g.method))
+            .collect()
+    }
+}
+
+impl Drop for NvmlSource {
+    fn drop(&mut self) {
+        if let Some(sampler) = self.sampler.take() {
+            // Closing the channel wakes the thread at once; it holds no lock while waiting.
+            drop(sampler.stop);
+            let _ = sampler.thread.join();
+        }
+    }
+}
+
+fn start_sampler(shared: &Arc<Shared>) -> Result<Sampler, SourceError> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let shared = Arc::clone(shared);
+    let thread = std::thread::Builder::new()
+        .name("pgadget-nvml-power".into())
+        .spawn(move || {
+            // Wakes every period until the source is dropped (which closes the channel).
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(SAMPLE_PERIOD) {
+                shared.sample_power_gpus();
+            }
+        })
+        .map_err(|e| {
+            SourceError::new(
+                NAME,
+                format!("cannot start the GPU power sampling thread: {e}"),
+            )
+        })?;
+    Ok(Sampler { stop, thread })
+}
+
+impl Shared {
+    /// The cumulative energy of all measured GPUs, in joules.
+    fn read_joules(&self) -> Result<f64, SourceError> {
+        let mut total = 0.0;
+        for gpu in &self.gpus {
+            let device = self
+                .nvml
+                .device_by_index(gpu.index)
+                .map_err(|e| read_error(gpu, "cannot open it", e))?;
+            total += match gpu.method {
+                Method::EnergyCounter => {
+                    let millijoules = device
+                        .total_energy_consumption()
+                        .map_err(|e| read_error(gpu, "cannot read its energy counter", e))?;
+                    millijoules as f64 / 1000.0
+                }
+                Method::PowerSampling(slot) => self.sample(gpu, slot, &device)?,
+            };
+        }
+        Ok(total)
+    }
+
+    /// Samples every GPU measured by its power. A failed sample is simply retried next
+    /// period; a reading reports the error.
+    fn sample_power_gpus(&self) {
+        for gpu in &self.gpus {
+            if let Method::PowerSampling(slot) = gpu.method {
+                if let Ok(device) = self.nvml.device_by_index(gpu.index) {
+                    let _ = self.sample(gpu, slot, &device);
+                }
+            }
+        }
+    }
+
+    /// Takes one power sample of `gpu` and returns its integrated energy in joules.
+    fn sample(&self, gpu: &Gpu, slot: usize, device: &Device<'_>) -> Result<f64, SourceError> {
+        let milliwatts = f64::from(
+            device
+                .power_usage()
+                .map_err(|e| read_error(gpu, "cannot read its power", e))?,
+        );
+        let mut integrators = self.integrators.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(integrator) = integrators.get_mut(slot) else {
+            return Err(SourceError::new(
+                NAME,
+                format!("internal error: no integrator for GPU {}", gpu.index),
+            ));
+        };
+        // The time is taken under the lock so that samples stay in order between threads.
+        let now = Instant::now();
+        let seconds = now
+            .saturating_duration_since(integrator.last_at)
+            .as_secs_f64();
+        integrator.joules += (integrator.last_milliwatts + milliwatts) / 2.0 / 1000.0 * seconds;
+        integrator.last_at = now;
+        integrator.last_milliwatts = milliwatts;
+        Ok(integrator.joules)
+    }
+}
+
+fn read_error(gpu: &Gpu, what: &str, e: NvmlError) -> SourceError {
+    SourceError::new(
+        NAME,
+        format!("GPU {} ({}): {what}: {e}", gpu.index, gpu.name),
+    )
+}
+
+/// Turns an initialisation failure into what a user can act on.
+fn init_error(e: NvmlError, library: Option<&Path>) -> SourceError {
+    let use_var = "set PGADGET_NVML_LIB to the path of NVIDIA's libnvidia-ml.so.1";
+    match (e, library) {
+        (NvmlError::LibloadingError(_), None) => SourceError::new(
+            NAME,
+            format!("no NVIDIA driver ({SYSTEM_LIBRARY} not found)"),
+        )
+        .with_remedy(format!(
+            "nothing to do on a machine without an NVIDIA GPU; otherwise install NVIDIA's \
+             driver, or {use_var}"
+        )),
+        (NvmlError::LibloadingError(e), Some(path)) => SourceError::new(
+            NAME,
+            format!("cannot load the NVML library {} ({e})", path.display()),
+        )
+        .with_remedy(format!("{use_var}, or unset it to use the system's")),
+        (NvmlError::FailedToLoadSymbol(e), path) => SourceError::new(
+            NAME,
+            format!(
+                "{} is not a usable NVML library: {e}",
+                path.map_or(SYSTEM_LIBRARY.into(), |p| p.display().to_string())
+            ),
+        )
+        .with_remedy(use_var),
+        (NvmlError::DriverNotLoaded, _) => SourceError::new(
+            NAME,
+            "NVML is installed but the NVIDIA driver is not loaded",
+        )
+        .with_remedy(
+            "load the driver (`nvidia-smi` should then list the GPUs); nothing to do on \
+                     a machine without an NVIDIA GPU",
+        ),
+        (NvmlError::NoPermission, _) => {
+            SourceError::new(NAME, "NVML has no permission to talk to the NVIDIA driver")
+                .with_remedy(
+                    "check that your user can open /dev/nvidia* (`nvidia-smi` should work)",
+                )
+        }
+        (e, _) => SourceError::new(NAME, format!("NVML failed to initialise: {e}")),
+    }
+}
+
+impl EnergySource for NvmlSource {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn kind(&self) -> SourceKind {
+        SourceKind::Gpu
+    }
+
+    fn read(&self) -> Result<Reading, SourceError> {
+        Ok(Reading {
+            gpu: Some(self.shared.read_joules()?),
+            ..Reading::default()
+        })
+    }
+
+    fn describe(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "library: {}",
+            self.library.as_ref().map_or_else(
+                || format!("{SYSTEM_LIBRARY} (system)"),
+                |p| p.display().to_string()
+            )
+        )];
+        for gpu in &self.shared.gpus {
+            let how = match gpu.method {
+                Method::EnergyCounter => "energy counter".to_string(),
+                Method::PowerSampling(_) => format!(
+                    "no energy counter (before Volta): power sampled every {} ms and integrated",
+                    SAMPLE_PERIOD.as_millis()
+                ),
+            };
+            lines.push(format!("GPU {}: {}: {how}", gpu.index, gpu.name));
+        }
+        lines.extend(self.unmeasured.iter().cloned());
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_system_library_is_reported_as_no_driver() {
+        let load_failure = match Nvml::builder()
+            .lib_path(std::ffi::OsStr::new("/nonexistent/libpgadget-nothing.so"))
+            .init()
+        {
+            Err(e) => e,
+            Ok(_) => panic!("a nonexistent library loaded"),
+        };
+        let e = init_error(load_failure, None);
+        assert_eq!(e.source, "nvml");
+        assert_eq!(
+            e.what,
+            format!("no NVIDIA driver ({SYSTEM_LIBRARY} not found)")
+        );
+        assert!(e
+            .remedy
+            .as_deref()
+            .unwrap_or("")
+            .contains("PGADGET_NVML_LIB"));
+    }
+
+    #[test]
+    fn a_missing_configured_library_names_its_path() {
+        let path = Path::new("/nowhere/libnvidia-ml.so.1");
+        let e = match NvmlSource::open(Some(path)) {
+            Err(e) => e,
+            Ok(s) => panic!("a missing library opened: {s:?}"),
+        };
+        assert!(e.what.contains("/nowhere/libnvidia-ml.so.1"), "{}", e.what);
+        assert!(e.remedy.is_some());
+    }
+}
