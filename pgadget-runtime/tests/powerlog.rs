@@ -52,7 +52,7 @@ fn windows_output_is_read_from_its_unquoted_summary() {
     assert!(close(t.gt_mwh, 0.873762), "{t:?}");
     let reading = t.reading();
     assert!((reading.package.unwrap() - 13.383093 * 3.6).abs() < 1e-9);
-    assert_eq!(reading.gpu, Some(0.873762 * 3.6), "GT is the GPU domain");
+    assert_eq!(reading.gpu, None, "GT is inside the package, not a GPU of its own");
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn a_window_runs_powerlog_until_its_end_and_reads_the_summary() {
     );
     assert!((used.cores.unwrap() - 0.2 * 3.6).abs() < 1e-9, "{used:?}");
     assert!((used.dram.unwrap() - 0.05 * 3.6).abs() < 1e-9, "{used:?}");
-    assert!((used.gpu.unwrap() - 0.003 * 3.6).abs() < 1e-9, "{used:?}");
+    assert_eq!(used.gpu, None, "GT is inside the package: {used:?}");
 
     let args = std::fs::read_to_string(dir.path().join("args.txt")).unwrap();
     assert!(args.starts_with("-resolution 100 -file "), "{args}");
@@ -263,5 +263,6 @@ fn the_meter_logs_powerlog_energies_through_cpu_power_log_path() {
     );
     assert!((record.cores_mwh.unwrap() - 0.2).abs() < 1e-9, "{record:?}");
     assert!((record.dram_mwh.unwrap() - 0.05).abs() < 1e-9, "{record:?}");
-    assert!((record.gpu_mwh.unwrap() - 0.003).abs() < 1e-9, "{record:?}");
+    assert_eq!(record.gpu_mwh, None, "GT is inside the package: {record:?}");
+    assert_eq!(record.gpu_elapsed_secs, 0.0);
 }

@@ -13,8 +13,9 @@
 //! Both known output variants are read: macOS (every field double-quoted, summary lines such as
 //! `"Cumulative Package Energy_0 (mWh) = 17.939317"`) and Windows' PowerLog 3.0 (unquoted,
 //! `Processor` in place of `Package`, more GT columns). Sockets (`_0`, `_1`, ...) are summed.
-//! The integrated GPU's energy (`GT`) is reported as GPU energy, as PyPowerGadget did; note that
-//! it is also part of the package's.
+//! The integrated GPU's energy (`GT`) is parsed but not reported as GPU energy: the GT domain is
+//! inside the package, so adding it to "Cumulative GPU Energy" would count it twice in the CO2
+//! (package + DRAM + GPU). The GPU column is for discrete GPUs (NVML).
 //!
 //! The window starts when PowerLog has started sampling, a few milliseconds after `begin`.
 
@@ -387,14 +388,14 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// The energies in joules; GT goes in the GPU domain.
+    /// The energies in joules. GT stays out of the GPU domain: the package already holds it.
     pub fn reading(&self) -> Reading {
         let joules = |mwh: Option<f64>| mwh.map(|v| v * 3.6);
         Reading {
             package: joules(self.package_mwh),
             cores: joules(self.cores_mwh),
             dram: joules(self.dram_mwh),
-            gpu: joules(self.gt_mwh),
+            gpu: None,
         }
     }
 }
