@@ -161,13 +161,30 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Zone>, SourceError> 
             SourceError::new(SOURCE, format!("cannot list {}: {e}", root.display()))
         }
     })?;
-    let mut zones = Vec::new();
+    // /sys/class/powercap lists every zone flat; a device directory such as
+    // /sys/devices/virtual/powercap/intel-rapl nests subzones inside their zone. Both work.
+    let mut found: BTreeMap<ZoneId, PathBuf> = BTreeMap::new();
     for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let Some(id) = file_name.to_str().and_then(parse_zone_dir) else {
+        let Some(id) = entry.file_name().to_str().and_then(parse_zone_dir) else {
             continue;
         };
-        let dir = entry.path();
+        if id.sub.is_none() {
+            for sub in std::fs::read_dir(entry.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if let Some(sub_id) = sub.file_name().to_str().and_then(parse_zone_dir) {
+                    if sub_id.sub.is_some() && sub_id.zone == id.zone && sub_id.mmio == id.mmio {
+                        found.entry(sub_id).or_insert_with(|| sub.path());
+                    }
+                }
+            }
+        }
+        found.insert(id, entry.path());
+    }
+    let mut zones = Vec::new();
+    for (id, dir) in found {
         match std::fs::read_to_string(dir.join("name")) {
             Ok(name) => zones.push(Zone {
                 id,
@@ -180,7 +197,7 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Zone>, SourceError> 
             )),
         }
     }
-    zones.sort_by_key(|z| z.id);
+    // In ZoneId order: intel-rapl before intel-rapl-mmio, zones before their subzones.
     Ok(zones)
 }
 
@@ -489,6 +506,23 @@ mod tests {
         let text = source.describe().join("\n");
         assert!(text.contains("1 package(s)"), "{text}");
         assert!(text.contains("uncore"), "{text}");
+    }
+
+    #[test]
+    fn nested_subzones_and_short_windows() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        // The device-directory layout: subzones inside their zone, not listed at the top.
+        zone(root, "intel-rapl:0", "package-0", 5, RANGE);
+        zone(root, "intel-rapl:0/intel-rapl:0:0", "core", 5, RANGE);
+        let source = probe_dir(root);
+        let start = source.read().unwrap();
+        // A window in which the counters did not move is reported as measured: 0, not a guess.
+        let used = source.read().unwrap().since(&start);
+        assert_eq!(used.package, Some(0.0));
+        assert_eq!(used.cores, Some(0.0));
+        set(root, "intel-rapl:0/intel-rapl:0:0", 1_000_005);
+        assert_eq!(source.read().unwrap().since(&start).cores, Some(1.0));
     }
 
     #[test]

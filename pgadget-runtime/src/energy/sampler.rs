@@ -46,7 +46,7 @@ const GRACE: Duration = Duration::from_millis(10);
 /// scheduler still lands before the second roll-over. For an Intel package (range 262 143 J,
 /// bound 1000 W) this is 131 s, clamped to 60 s; for AMD Zen (range 65 536 J) it is 33 s.
 pub fn sampling_period(modulus: u64, max_units_per_sec: f64) -> Duration {
-    if !(max_units_per_sec > 0.0) {
+    if max_units_per_sec.is_nan() || max_units_per_sec <= 0.0 {
         return MAX_PERIOD;
     }
     let secs = modulus as f64 / (2.0 * max_units_per_sec);
