@@ -113,7 +113,6 @@ fn with_no_counter_doctor_shows_the_estimate_and_why_and_exits_1() {
 }
 
 #[test]
-#[ignore = "needs the powercap and msr sources from branch rapl"]
 fn with_no_counter_doctor_explains_powercap_and_msr() {
     let machine = bare_machine();
     let (output, report) = doctor(&machine.vars());
@@ -175,7 +174,6 @@ fn powercap_tree(root: &Path) {
 }
 
 #[test]
-#[ignore = "needs the powercap source from branch rapl"]
 fn with_a_readable_powercap_tree_doctor_shows_its_zones_and_exits_0() {
     let machine = bare_machine();
     powercap_tree(&machine.powercap);
@@ -207,7 +205,6 @@ fn with_a_readable_powercap_tree_doctor_shows_its_zones_and_exits_0() {
 
 #[cfg(unix)]
 #[test]
-#[ignore = "needs the powercap source from branch rapl"]
 fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
     use std::os::unix::fs::PermissionsExt as _;
     let machine = bare_machine();

@@ -7,8 +7,11 @@
 
 pub mod doctor;
 pub mod estimate;
+pub mod msr;
 pub mod nvml;
+pub mod powercap;
 pub mod powerlog;
+pub mod sampler;
 
 use std::any::Any;
 use std::fmt;
@@ -216,6 +219,11 @@ pub const SOURCE_NAMES: [&str; 5] = ["powercap", "msr", "powerlog", "nvml", "est
 
 /// Finds the sources to use: the first CPU source that works, in detection order, plus NVML
 /// when a GPU is there; the estimate when no CPU counter can be read.
+///
+/// The order is powercap, msr, powerlog, nvml, estimate, or `PGADGET_SOURCES` when set. A CPU
+/// source after the first working one is not even opened (so it starts no sampler). When a
+/// forced list names no CPU source that works, the estimate stands in and `unavailable` says
+/// why.
 pub fn detect(config: &SourceConfig) -> Detected {
     let mut found = Detected::default();
     let order: Vec<String> = match &config.forced {
@@ -225,7 +233,9 @@ pub fn detect(config: &SourceConfig) -> Detected {
     let mut have_cpu = false;
     for name in &order {
         let probed: Result<Arc<dyn EnergySource>, SourceError> = match name.as_str() {
-            "estimate" if have_cpu => continue,
+            "powercap" | "msr" | "powerlog" | "estimate" if have_cpu => continue,
+            "powercap" => powercap::probe(config).map(|s| Arc::new(s) as Arc<dyn EnergySource>),
+            "msr" => msr::probe(config).map(|s| Arc::new(s) as Arc<dyn EnergySource>),
             "estimate" => Ok(Arc::new(estimate::Estimate::new(config.cpu_tdp_watts))),
             "powerlog" => powerlog::probe(config),
             "nvml" => nvml::probe(config),
@@ -248,5 +258,115 @@ pub fn detect(config: &SourceConfig) -> Detected {
             Err(e) => found.unavailable.push(e),
         }
     }
+    if !have_cpu {
+        found.unavailable.push(
+            SourceError::new(
+                "pgadget",
+                format!(
+                    "PGADGET_SOURCES={} names no CPU energy source that works here, so CPU \
+                     energy is estimated from CPU time",
+                    order.join(",")
+                ),
+            )
+            .with_remedy("add a working source, or `estimate`, to PGADGET_SOURCES"),
+        );
+        // The estimate goes first: it is the CPU source, any GPU source follows it.
+        found
+            .sources
+            .insert(0, Arc::new(estimate::Estimate::new(config.cpu_tdp_watts)));
+    }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::os::unix::fs::FileExt;
+    use std::path::Path;
+
+    fn config(powercap: &Path, msr: &Path, forced: &[&str]) -> SourceConfig {
+        SourceConfig {
+            powercap_root: powercap.to_path_buf(),
+            msr_dir: msr.to_path_buf(),
+            nvml_lib: None,
+            powerlog_path: None,
+            cpu_tdp_watts: 65.0,
+            forced: Some(forced.iter().map(|s| s.to_string()).collect()),
+        }
+    }
+
+    fn package_zone(root: &Path) {
+        let d = root.join("intel-rapl:0");
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("name"), "package-0\n").unwrap();
+        fs::write(d.join("energy_uj"), "1000\n").unwrap();
+        fs::write(d.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    }
+
+    fn intel_msr(dir: &Path) {
+        fs::create_dir_all(dir.join("0")).unwrap();
+        let f = fs::File::create(dir.join("0/msr")).unwrap();
+        f.write_all_at(&0x000A_0E03u64.to_le_bytes(), 0x606)
+            .unwrap();
+        f.write_all_at(&1234u64.to_le_bytes(), 0x611).unwrap();
+    }
+
+    #[test]
+    fn powercap_comes_first_and_msr_is_then_not_opened() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
+        package_zone(&pc);
+        intel_msr(&msr);
+        let d = detect(&config(&pc, &msr, &["powercap", "msr", "estimate"]));
+        assert_eq!(d.label(), "powercap");
+        assert!(d.unavailable.is_empty(), "{:?}", d.unavailable);
+    }
+
+    #[test]
+    fn an_unreadable_energy_file_falls_back_to_msr_with_the_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
+        package_zone(&pc);
+        // Tests run as root, whom chmod cannot lock out: a directory cannot be read either.
+        let energy = pc.join("intel-rapl:0/energy_uj");
+        fs::remove_file(&energy).unwrap();
+        fs::create_dir(&energy).unwrap();
+        intel_msr(&msr);
+        let d = detect(&config(&pc, &msr, &["powercap", "msr", "estimate"]));
+        assert_eq!(d.label(), "msr");
+        assert_eq!(d.unavailable.len(), 1);
+        assert_eq!(d.unavailable[0].source, "powercap");
+        assert!(d.unavailable[0].what.contains("intel-rapl:0/energy_uj"));
+    }
+
+    #[test]
+    fn nothing_readable_falls_back_to_the_estimate_with_every_reason() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
+        let d = detect(&config(&pc, &msr, &["powercap", "msr", "estimate"]));
+        assert_eq!(d.label(), "estimate");
+        let sources: Vec<&str> = d.unavailable.iter().map(|e| e.source).collect();
+        assert_eq!(sources, ["powercap", "msr"]);
+        assert!(d.unavailable.iter().all(|e| e.remedy.is_some()));
+    }
+
+    #[test]
+    fn a_forced_list_without_a_working_cpu_source_still_gets_the_estimate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = detect(&config(tmp.path(), tmp.path(), &["msr"]));
+        assert_eq!(d.label(), "estimate");
+        let last = d.unavailable.last().unwrap();
+        assert!(last.what.contains("PGADGET_SOURCES=msr"), "{last}");
+    }
+
+    #[test]
+    fn a_forced_order_is_followed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
+        package_zone(&pc);
+        intel_msr(&msr);
+        let d = detect(&config(&pc, &msr, &["msr", "powercap"]));
+        assert_eq!(d.label(), "msr");
+    }
 }
