@@ -103,6 +103,8 @@ fn open_window(args: &MeasureArgs, krate: &TokenStream, name: &str, is_async: bo
             // is reported there.
             quote_spanned! {expr.span()=>
                 ::core::option::Option::Some({
+                    // Only one of the two formats any given type.
+                    #[allow(unused_imports)]
                     use #private::{ViaDebug as _, ViaDisplay as _};
                     (&#private::Fmt(&(#expr))).pgadget_format()
                 })
