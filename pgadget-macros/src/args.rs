@@ -130,7 +130,12 @@ impl Parse for MeasureArgs {
             } else if lookahead.peek(kw::algorithm_params) {
                 let key = input.parse::<kw::algorithm_params>()?;
                 let value = field(input, "algorithm_params")?;
-                set(&mut given.algorithm_params, value, key.span, "algorithm_params")?;
+                set(
+                    &mut given.algorithm_params,
+                    value,
+                    key.span,
+                    "algorithm_params",
+                )?;
             } else if lookahead.peek(kw::comments) {
                 let key = input.parse::<kw::comments>()?;
                 let value = field(input, "comments")?;
@@ -153,13 +158,21 @@ impl Parse for MeasureArgs {
                 let unknown = input.call(Ident::parse_any)?;
                 return Err(unknown_key(&unknown));
             } else {
-                return Err(lookahead.error());
+                let keys = list(&KEYS.map(|k| format!("`{k}`")));
+                let found = lookahead.error();
+                return Err(syn::Error::new(
+                    found.span(),
+                    format!("expected `key = value`, with one of the keys {keys}"),
+                ));
             }
             if input.is_empty() {
                 break;
             }
             input.parse::<Token![,]>().map_err(|e| {
-                syn::Error::new(e.span(), "expected `,` between the keys of #[measure_power]")
+                syn::Error::new(
+                    e.span(),
+                    "expected `,` between the keys of #[measure_power]",
+                )
             })?;
         }
         given.finish()
@@ -312,10 +325,7 @@ fn list(items: &[String]) -> String {
 /// another case or without `_`, or one part of a key (`shape` for `data_shape`).
 pub fn suggest_keys(name: &str) -> Vec<&'static str> {
     let squashed = squash(name);
-    let exact: Vec<&str> = KEYS
-        .into_iter()
-        .filter(|k| squash(k) == squashed)
-        .collect();
+    let exact: Vec<&str> = KEYS.into_iter().filter(|k| squash(k) == squashed).collect();
     if !exact.is_empty() {
         return exact;
     }
@@ -332,7 +342,10 @@ pub fn suggest_keys(name: &str) -> Vec<&'static str> {
         return Vec::new();
     }
     KEYS.into_iter()
-        .filter(|k| k.split('_').any(|part| part == lower || part == lower.trim_end_matches('s')))
+        .filter(|k| {
+            k.split('_')
+                .any(|part| part == lower || part == lower.trim_end_matches('s'))
+        })
         .collect()
 }
 
@@ -381,8 +394,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -433,7 +446,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(args.data_type, DataTypeArg::TimeSeries);
-        assert!(matches!(args.comments, Some(FieldValue::Literal(ref s)) if s.value() == "first run"));
+        assert!(
+            matches!(args.comments, Some(FieldValue::Literal(ref s)) if s.value() == "first run")
+        );
         assert!(matches!(args.data_shape, Some(FieldValue::Expr(_))));
         assert!(matches!(args.algorithm_params, Some(FieldValue::Expr(_))));
         assert_eq!(args.project_name.unwrap().value(), "iris");
@@ -444,7 +459,9 @@ mod tests {
     #[test]
     fn crate_accepts_absolute_and_crate_relative_paths() {
         for path in ["::pgadget", "crate::pg", "self::pg", "super::pg"] {
-            let args = parse(&format!(r#"package = "p", algorithm = "a", crate = {path}"#));
+            let args = parse(&format!(
+                r#"package = "p", algorithm = "a", crate = {path}"#
+            ));
             assert!(args.is_ok(), "{path}: {:?}", args.err());
         }
     }
@@ -482,6 +499,11 @@ mod tests {
         assert!(e.contains("`project_name` and `crate`"), "{e}");
         let e = error(r#"package = "p", speed = "a""#);
         assert!(!e.contains("did you mean"), "{e}");
+        let e = error(r#""p", "a""#);
+        assert!(
+            e.starts_with("expected `key = value`, with one of the keys `package`"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -508,12 +530,17 @@ mod tests {
             ("time series", DataTypeArg::TimeSeries),
             ("other", DataTypeArg::Other),
         ] {
-            let args = parse(&format!(r#"package = "p", algorithm = "a", data_type = "{name}""#));
+            let args = parse(&format!(
+                r#"package = "p", algorithm = "a", data_type = "{name}""#
+            ));
             assert_eq!(args.unwrap().data_type, want);
         }
         let e = error(r#"package = "p", algorithm = "a", data_type = "images""#);
         assert!(e.contains(r#"did you mean "image"?"#), "{e}");
-        assert!(e.contains(r#""tabular", "image", "text", "time series" and "other""#), "{e}");
+        assert!(
+            e.contains(r#""tabular", "image", "text", "time series" and "other""#),
+            "{e}"
+        );
         let e = error(r#"package = "p", algorithm = "a", data_type = tabular"#);
         assert!(e.contains("`data_type` takes a string literal"), "{e}");
     }

@@ -12,7 +12,19 @@
 //! so `return`, `?`, `self`, generics and panics need no special case: however the body ends,
 //! dropping the guard writes the row. An `async fn` keeps the guard inside its future and runs
 //! the body as an inner `async move` block it awaits, so that a `return` in the body still
-//! reaches the `complete()` that tells a finished call from a future dropped half-way.
+//! reaches the `complete()` that tells a finished call from a future dropped half-way:
+//!
+//! ```text
+//! async fn name(args) -> R {
+//!     let mut __pgadget_guard = { /* the same, with enter_async */ };
+//!     let __pgadget_output = async move {
+//!         if false { let __pgadget_fake_return: R = loop {}; return __pgadget_fake_return; }
+//!         { original body }
+//!     }.await;
+//!     if let Some(m) = Option::as_mut(&mut __pgadget_guard) { m.complete(); }
+//!     __pgadget_output
+//! }
+//! ```
 
 use crate::args::{FieldValue, MeasureArgs};
 use proc_macro2::{Ident, Span, TokenStream};
@@ -46,15 +58,14 @@ pub fn expand(args: &MeasureArgs, function: ItemFn) -> TokenStream {
     let body = if is_async {
         let output = Ident::new("__pgadget_output", Span::mixed_site());
         let measurement = Ident::new("__pgadget_measurement", Span::mixed_site());
-        // The annotation lets `?` in the body infer its error type, as it would in the
-        // function itself; `impl Trait` cannot be written on a `let`, so it goes without.
-        let annotation = match &sig.output {
-            ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote!(: #ty),
-            _ => TokenStream::new(),
-        };
+        let fix_output = fix_output_type(&sig.output);
         quote! {
             let mut #guard = #open;
-            let #output #annotation = async move #block.await;
+            let #output = async move {
+                #fix_output
+                #block
+            }
+            .await;
             if let ::core::option::Option::Some(#measurement) =
                 ::core::option::Option::as_mut(&mut #guard)
             {
@@ -145,6 +156,35 @@ fn open_window(args: &MeasureArgs, krate: &TokenStream, name: &str, is_async: bo
             } else {
                 ::core::option::Option::None
             }
+        }
+    }
+}
+
+/// A never-taken `return` of the function's type, at the top of the inner `async` block.
+///
+/// The block's output type is inferred from its first `return`, so with this one the body is
+/// checked against the declared type as the `async fn` itself would be: `?` converts errors to
+/// it, and a mistake in the body is reported in the body rather than on the attribute. A type
+/// containing `impl Trait` cannot be written on a `let`; such a body goes without.
+fn fix_output_type(output: &ReturnType) -> TokenStream {
+    let (ty, span) = match output {
+        ReturnType::Type(_, ty) if mentions_impl_trait(ty) => return TokenStream::new(),
+        ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+        ReturnType::Default => (quote!(()), Span::call_site()),
+    };
+    // Spanned on the declared type: "return type inferred to be `R` here" then points at it.
+    let fake = Ident::new("__pgadget_fake_return", Span::mixed_site().located_at(span));
+    quote_spanned! {span=>
+        #[allow(
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::needless_return
+        )]
+        if false {
+            let #fake: #ty = loop {};
+            return #fake;
         }
     }
 }

@@ -1,6 +1,6 @@
 // `async fn`: the window is the future's run; `return` and `?` complete normally, a future
-#![deny(warnings)]
 // dropped half-way is `cancelled`, and the future stays `Send` when the body is.
+#![deny(warnings)]
 use futures::executor::block_on;
 use pgadget::measure_power;
 use std::future::Future;
@@ -43,6 +43,26 @@ async fn parse(text: &str) -> Result<i32, std::num::ParseIntError> {
     Ok(n)
 }
 
+static SEEN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[measure_power(package = "demo", algorithm = "unit")]
+async fn unit(n: u32) {
+    if n == 0 {
+        return;
+    }
+    YieldOnce(false).await;
+    SEEN.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// # Safety
+/// `ptr` must point to a readable `u32`.
+#[measure_power(package = "demo", algorithm = "read")]
+async unsafe fn read(ptr: *const u32) -> u32 {
+    YieldOnce(false).await;
+    // SAFETY: the caller promises `ptr` is readable.
+    unsafe { ptr.read() }
+}
+
 struct Store {
     items: Vec<String>,
 }
@@ -81,12 +101,21 @@ fn main() {
     assert_eq!(block_on(fetch(Vec::new())), Err("no ids".to_string()));
     assert!(block_on(assert_send(parse("x"))).is_err());
 
-    let mut store = Store { items: vec!["a".into(), "b".into()] };
+    let mut store = Store {
+        items: vec!["a".into(), "b".into()],
+    };
     assert_eq!(block_on(assert_send(store.get(1))), Some("b"));
     block_on(store.last_mut()).push('!');
     assert_eq!(store.items[1], "b!");
     assert_eq!(block_on(store.describe()).to_string(), "2 items");
     assert_eq!(block_on(assert_send(store.into_len())), 2);
+
+    block_on(unit(0));
+    block_on(assert_send(unit(3)));
+    assert_eq!(SEEN.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let value = 9u32;
+    // SAFETY: `value` is a live u32 for the whole call.
+    assert_eq!(block_on(unsafe { read(&value) }), 9);
 
     // Polled once (the window opens), then dropped before it finishes.
     {
@@ -99,9 +128,13 @@ fn main() {
 
     assert_eq!(
         log::functions(&path),
-        ["fetch", "fetch", "parse", "get", "last_mut", "describe", "into_len", "fetch"]
+        [
+            "fetch", "fetch", "parse", "get", "last_mut", "describe", "into_len", "unit", "unit",
+            "read", "fetch"
+        ]
     );
     let statuses: Vec<String> = log::rows(&path).into_iter().map(|r| r.status).collect();
-    assert_eq!(statuses, ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "cancelled"]);
+    assert_eq!(statuses[..10], ["ok"; 10]);
+    assert_eq!(statuses[10], "cancelled");
     assert_eq!(log::rows(&path)[0].data_shape, "2");
 }

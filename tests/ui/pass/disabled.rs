@@ -1,6 +1,6 @@
 // With PGADGET_DISABLE=1 the function runs as if unannotated: no expression is evaluated
-#![deny(warnings)]
 // and no row is written.
+#![deny(warnings)]
 use pgadget::measure_power;
 use std::sync::atomic::{AtomicU32, Ordering};
 

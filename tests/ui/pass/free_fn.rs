@@ -36,7 +36,10 @@ fn sum(n: u64) -> u64 {
 
 fn main() {
     let path = log::install("free_fn");
-    let x = Matrix { rows: 7000, cols: 64 };
+    let x = Matrix {
+        rows: 7000,
+        cols: 64,
+    };
     assert_eq!(train(&x, 3), 7000 * 64 * 3);
     assert_eq!(sum(4), 6);
 
@@ -55,7 +58,10 @@ fn main() {
     let r = &rows[1];
     assert_eq!((r.package.as_str(), r.algorithm.as_str()), ("std", "sum"));
     assert_eq!(r.data_type, "tabular");
-    assert_eq!((r.data_shape.as_str(), r.algorithm_params.as_str()), ("", ""));
+    assert_eq!(
+        (r.data_shape.as_str(), r.algorithm_params.as_str()),
+        ("", "")
+    );
     assert!(r.function.ends_with("::sum"), "{}", r.function);
     // Without project_name, the crate that defines the function names the project.
     assert!(!r.project.is_empty());

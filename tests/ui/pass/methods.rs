@@ -13,7 +13,9 @@ pub struct Model {
 impl Model {
     #[measure_power(package = "demo", algorithm = "new", data_shape = n)]
     pub fn new(n: usize) -> Self {
-        Model { weights: vec![0.5; n] }
+        Model {
+            weights: vec![0.5; n],
+        }
     }
 
     #[measure_power(package = "demo", algorithm = "predict", data_shape = self.weights.len())]

@@ -1,6 +1,6 @@
 // Signature, doc comments, other attributes, visibility and inner attributes stay as written.
-#![deny(warnings, missing_docs, unused_mut)]
 //! A crate whose measured functions must keep their documentation and attributes.
+#![deny(warnings, missing_docs, unused_mut)]
 use pgadget::measure_power;
 
 #[path = "../support/log.rs"]

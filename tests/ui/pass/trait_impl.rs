@@ -47,7 +47,14 @@ fn main() {
     // A row is written when its call returns, so the inner calls come first.
     assert_eq!(
         log::functions(&path),
-        ["default", "classify", "classify", "classify", "classify_all", "fmt"]
+        [
+            "default",
+            "classify",
+            "classify",
+            "classify",
+            "classify_all",
+            "fmt"
+        ]
     );
     let rows = log::rows(&path);
     assert_eq!(rows[4].data_shape, "3");
