@@ -1,9 +1,52 @@
 //! The `#[measure_power]` attribute of pgadget. Use it through the `pgadget` crate.
 
+mod args;
+mod expand;
+mod item;
+
 use proc_macro::TokenStream;
 
-/// Measures every call of the function it is put on (placeholder until the macro lands).
+/// Measures every call of the function it is put on: each call appends one row to the power
+/// log (how long it ran, the energy of each domain, the CO2 it stands for).
+///
+/// ```ignore
+/// use pgadget::measure_power;
+///
+/// #[measure_power(package = "linfa", algorithm = "RandomForest", data_type = "tabular",
+///                 data_shape = records.shape(), algorithm_params = "trees=100")]
+/// fn train(records: &ndarray::Array2<f64>) -> Model { /* ... */ }
+/// ```
+///
+/// | key | value | |
+/// |---|---|---|
+/// | `package` | string literal | required: the library doing the work |
+/// | `algorithm` | string literal | required: what it runs |
+/// | `data_type` | `"tabular"` (default), `"image"`, `"text"`, `"time series"` or `"other"` | |
+/// | `data_shape`, `algorithm_params`, `comments` | a string literal, or any expression over the function's arguments | an expression is evaluated once per call, before the measurement starts, and written with `Display`, else `Debug` (`x.shape()` gives `[7000, 64]`) |
+/// | `project_name` | string literal | wins over the meter's project name |
+/// | `crate` | a path | where the `pgadget` crate is, when it is re-exported (default `::pgadget`) |
+///
+/// It works on free functions, methods (`&self`, `&mut self`, `self`), associated functions,
+/// generic functions, `unsafe fn` and `async fn`, and leaves the signature, attributes and
+/// visibility as written. The body runs unchanged: `return`, `?` and panics all end the
+/// measurement (a panic is logged with Status `panicked`). For an `async fn` the measurement
+/// covers the future's run; a future dropped before it finishes is logged as `cancelled`.
+/// With `PGADGET_DISABLE=1` the function runs as if it were not annotated.
+///
+/// A mistake in the arguments, or the attribute on something other than a non-`const`
+/// function with a body, is a compile error pointing at the mistake.
 #[proc_macro_attribute]
-pub fn measure_power(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn measure_power(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item);
+    let checked = item::measured_fn(original.clone())
+        .and_then(|function| Ok((syn::parse::<args::MeasureArgs>(args)?, function)));
+    match checked {
+        Ok((args, function)) => expand::expand(&args, function).into(),
+        // The item stays as written, so the one mistake is the only error reported.
+        Err(error) => {
+            let mut out = error.to_compile_error();
+            out.extend(original);
+            out.into()
+        }
+    }
 }
