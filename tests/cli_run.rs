@@ -105,3 +105,41 @@ fn the_rows_accumulate_in_the_log() {
     let statuses: Vec<String> = rows(&log).into_iter().map(|r| r.status).collect();
     assert_eq!(statuses, ["ok", "exit 1", "exit 2"]);
 }
+
+#[test]
+fn an_unwritable_log_is_reported_and_the_commands_status_still_passes_through() {
+    let dir = tempfile::tempdir().unwrap();
+    // No directory can be made under a regular file.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let log = blocker.join("run.csv");
+    let out = pgadget_run(&log, &["--", "sh", "-c", "echo still-runs; exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "still-runs\n");
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("cannot write the power log").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains(&log.display().to_string()), "{err}");
+}
+
+#[test]
+fn a_foreign_log_is_moved_aside_and_the_row_starts_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.csv");
+    std::fs::write(&log, "when,what\n2020-01-01,something else\n").unwrap();
+    let out = pgadget_run(&log, &["--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("moved to"), "{}", stderr(&out));
+    assert_eq!(rows(&log).len(), 1);
+    let aside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("run.foreign-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    let kept = std::fs::read_to_string(dir.path().join(&aside[0])).unwrap();
+    assert_eq!(kept, "when,what\n2020-01-01,something else\n");
+}

@@ -206,7 +206,8 @@ fn report_once(message: &str) {
 
 fn tell_about_sources(detected: &Detected) {
     let only_estimate = detected.sources.iter().all(|s| s.name() == "estimate");
-    if !only_estimate {
+    // Nothing failed: the estimate was chosen (PGADGET_SOURCES=estimate), nothing to tell.
+    if !only_estimate || detected.unavailable.is_empty() {
         return;
     }
     let mut message = String::from(
@@ -465,11 +466,13 @@ impl State {
         let location = inner.country.location();
         record.iso = location.iso.to_string();
         record.country = location.country.to_string();
-        record.co2_g = Some(carbon::co2_grams(
-            record.pue,
-            record.carbon_energy_mwh(),
-            location.intensity,
-        ));
+        // No energy measured (every source failed in this window): no CO2 either, rather
+        // than a 0 that looks like a measurement.
+        let measured = [used.package, used.cores, used.dram, used.gpu]
+            .iter()
+            .any(Option::is_some);
+        record.co2_g = measured
+            .then(|| carbon::co2_grams(record.pue, record.carbon_energy_mwh(), location.intensity));
         record
     }
 }

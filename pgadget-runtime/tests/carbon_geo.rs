@@ -233,7 +233,8 @@ fn a_slow_server_is_abandoned_and_does_not_lengthen_the_window() {
         row.elapsed_secs
     );
     // The server holds the answer for 30 s; the child gave up long before.
-    assert!(run.took < Duration::from_secs(20), "took {:?}", run.took);
+    // 2 s of lookup bound, plus a generous margin for starting and ending a process.
+    assert!(run.took < Duration::from_secs(8), "took {:?}", run.took);
     assert_eq!(server.connections(), 1);
     let lines = pgadget_lines(&run.stderr);
     assert_eq!(lines.len(), 1, "{}", run.stderr);

@@ -308,3 +308,59 @@ fn a_pue_below_one_is_refused_with_the_reason() {
     let err = PowerMeter::builder().pue(0.9).build().unwrap_err();
     assert!(err.to_string().contains("at least 1.0"), "{err}");
 }
+
+#[test]
+fn a_row_torn_inside_a_quoted_cell_does_not_swallow_the_next_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let m = meter(&log);
+    m.measure_power(Metadata::new("t", "before"), || ());
+    // A writer that died inside a quoted cell ("trees=100, de...) leaves a quote open.
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str("2026-11-25T10:00:00+00:00,tester,,,linux,\"log, te");
+    std::fs::write(&log, &text).unwrap();
+
+    m.measure_power(Metadata::new("t", "after").comments("has, a comma"), || ());
+    let contents = read_log(&log).expect("the log stays readable");
+    let algos: Vec<_> = contents
+        .records
+        .iter()
+        .map(|r| r.algorithm.as_str())
+        .collect();
+    assert_eq!(algos, ["before", "after"]);
+    assert_eq!(contents.records[1].comments, "has, a comma");
+    assert_eq!(contents.warnings.len(), 1, "{:?}", contents.warnings);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_failed_source_leaves_energy_and_co2_empty_not_zero() {
+    // A powercap counter that becomes unreadable inside the window.
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("powercap/intel-rapl:0");
+    std::fs::create_dir_all(&zone).unwrap();
+    std::fs::write(zone.join("name"), "package-0\n").unwrap();
+    std::fs::write(zone.join("energy_uj"), "1000\n").unwrap();
+    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    let log = dir.path().join("power_logs.csv");
+    let m = PowerMeter::builder()
+        .environment(EnvConfig {
+            powercap_root: Some(dir.path().join("powercap")),
+            sources: Some(vec!["powercap".into()]),
+            ..EnvConfig::default()
+        })
+        .log_path(&log)
+        .get_country(false)
+        .build()
+        .unwrap();
+    assert_eq!(m.energy_source(), "powercap");
+    let value = m.measure_power(Metadata::new("t", "broken"), || {
+        std::fs::write(zone.join("energy_uj"), "garbage\n").unwrap();
+        11
+    });
+    assert_eq!(value, 11);
+    let rows = get_logged_data(&log).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].package_mwh, None, "{:?}", rows[0]);
+    assert_eq!(rows[0].co2_g, None, "no energy, no CO2: {:?}", rows[0]);
+}

@@ -29,7 +29,7 @@ pub struct RunArgs {
     /// "Comment"
     #[arg(long, default_value = "")]
     pub comment: String,
-    /// "Project name" [default: $PGADGET_PROJECT, else empty]
+    /// "Project name" [default: $PGADGET_PROJECT, else the name of the current directory]
     #[arg(long)]
     pub project: Option<String>,
     /// The log to append to [default: $PGADGET_LOG, else the library's default log]

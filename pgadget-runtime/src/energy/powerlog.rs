@@ -227,7 +227,15 @@ impl PowerLog {
     }
 
     fn finish(&self, mut session: Session) -> Result<Reading, SourceError> {
-        let stopped = stop(&mut session.child, self.stop_grace);
+        // On Windows PowerLog runs for a fixed duration with nothing to end it early: waiting
+        // for it would delay every measured call by the grace period, so it is stopped at once
+        // and read from its last sample row.
+        let grace = if cfg!(windows) {
+            Duration::ZERO
+        } else {
+            self.stop_grace
+        };
+        let stopped = stop(&mut session.child, grace);
         let output = session.dir.join(OUTPUT_FILE);
         let result = match std::fs::read(&output) {
             Ok(bytes) => parse_output(&String::from_utf8_lossy(&bytes))

@@ -197,16 +197,28 @@ impl LogWriter {
                 );
                 return Ok(false);
             }
-            // A process killed in the middle of its write leaves a line without its end; end
+            // A writer that died in the middle of its row leaves a line without its end; end
             // it so that our row starts on a line of its own (the reader skips the torn one).
             if last_byte(&log.file, len)? != b'\n' {
+                // A tear inside a quoted cell leaves a quote open, which would swallow our row
+                // into that cell: close it first. CSV doubles the quotes inside a cell, so the
+                // file ends inside a cell exactly when it holds an odd number of quotes. This
+                // reads the whole file, but only once per torn row.
+                if count_quotes(&log.file, len)? % 2 == 1 {
+                    buf.push(b'"');
+                }
                 buf.push(b'\n');
             }
         }
         log.header_checked = true;
         buf.extend_from_slice(line);
         // One write on an O_APPEND file: the kernel places it at the end as a whole.
-        (&log.file).write_all(&buf)?;
+        if let Err(e) = (&log.file).write_all(&buf) {
+            // A full disk can take part of the row: cut it off again (we still hold the lock)
+            // so that no torn row is left behind for the next writer or reader.
+            let _ = log.file.set_len(len);
+            return Err(e);
+        }
         Ok(true)
     }
 
@@ -264,6 +276,20 @@ fn has_our_header(file: &File) -> io::Result<bool> {
         filled += n;
     }
     Ok(filled == expected.len() && buf == expected)
+}
+
+fn count_quotes(file: &File, len: u64) -> io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let (mut offset, mut quotes) = (0u64, 0u64);
+    while offset < len {
+        let n = read_at(file, &mut buf, offset)?;
+        if n == 0 {
+            break;
+        }
+        quotes += buf[..n].iter().filter(|&&b| b == b'"').count() as u64;
+        offset += n as u64;
+    }
+    Ok(quotes)
 }
 
 fn last_byte(file: &File, len: u64) -> io::Result<u8> {

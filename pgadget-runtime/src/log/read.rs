@@ -124,6 +124,10 @@ pub fn read_log_from(reader: impl std::io::Read, path: &Path) -> Result<LogConte
 /// Reads the log at `path` into records, printing a warning on stderr for each torn row
 /// skipped. The seed's `get_logged_data`.
 ///
+/// A torn row is usually the last line; it can also sit inside the log, because the next
+/// writer ends the torn line (closing an open quote) and appends after it. Either way it has
+/// fewer cells than the header and is skipped with a warning naming its line.
+///
 /// ```no_run
 /// let rows = pgadget_runtime::get_logged_data("power_logs.csv")?;
 /// let total: f64 = rows.iter().map(|r| r.total_mwh()).sum();
