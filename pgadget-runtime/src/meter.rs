@@ -411,7 +411,11 @@ impl State {
                 }
             }
         }
-        let machine_end = self.machine_busy.and(proc_stat::machine_busy_secs());
+        // A window shorter than /proc/stat's tick has no meaningful share: skip its reading.
+        let machine_end = match self.machine_busy {
+            Some(_) if elapsed >= proc_stat::tick() => proc_stat::machine_busy_secs(),
+            _ => None,
+        };
         let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
         let status = self.status.unwrap_or_else(|| {
             if std::thread::panicking() {

@@ -52,7 +52,10 @@ fn windows_output_is_read_from_its_unquoted_summary() {
     assert!(close(t.gt_mwh, 0.873762), "{t:?}");
     let reading = t.reading();
     assert!((reading.package.unwrap() - 13.383093 * 3.6).abs() < 1e-9);
-    assert_eq!(reading.gpu, None, "GT is inside the package, not a GPU of its own");
+    assert_eq!(
+        reading.gpu, None,
+        "GT is inside the package, not a GPU of its own"
+    );
 }
 
 #[test]

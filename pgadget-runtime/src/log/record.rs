@@ -98,7 +98,8 @@ pub struct Record {
     #[serde(rename = "Status")]
     pub status: String,
     /// The process's share (0..=1) of all CPU time used on the machine during the window;
-    /// empty where the machine's total cannot be read.
+    /// empty where the machine's total cannot be read, and for a window shorter than one
+    /// clock tick (10 ms), which that total cannot resolve.
     #[serde(rename = "Process CPU Share")]
     pub cpu_share: Option<f64>,
 }
