@@ -293,7 +293,7 @@ impl PowerMeter {
             return Measurement { state: None };
         }
         let datetime = chrono::Local::now().fixed_offset();
-        let machine_busy = proc_stat::machine_busy_secs();
+        let machine_busy = proc_stat::machine_busy_secs_recent();
         let cpu_start = estimate::process_cpu_time().unwrap_or_default();
         let begun = self
             .inner
