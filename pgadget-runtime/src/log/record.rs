@@ -119,9 +119,12 @@ impl Record {
 
     /// Serialises the row as one CSV line, newline included.
     pub fn to_csv_line(&self) -> Result<Vec<u8>, csv::Error> {
+        // The writer's own buffer (8 KiB by default, zeroed for every row) would only be
+        // copied into the Vec: a small one flushes straight into it.
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
-            .from_writer(Vec::with_capacity(256));
+            .buffer_capacity(64)
+            .from_writer(Vec::with_capacity(512));
         w.serialize(self)?;
         w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
     }
