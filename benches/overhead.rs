@@ -208,3 +208,44 @@ fn floor_estimate(bencher: divan::Bencher) {
         log.unlock().unwrap();
     });
 }
+
+/// What a measured call does beyond its floor, part by part (each as the meter does it).
+mod parts {
+    use super::*;
+
+    /// The stat of the log's path that tells whether it was moved aside or replaced.
+    #[divan::bench]
+    fn log_identity_stat(bencher: divan::Bencher) {
+        let path = scratch().join("parts.csv");
+        drop(append_file("parts"));
+        bencher.bench_local(|| std::fs::metadata(black_box(&path)).unwrap());
+    }
+
+    /// The process's CPU time (self and children), for "Process CPU Time", once per end.
+    #[divan::bench]
+    fn process_cpu_time() -> std::time::Duration {
+        pgadget::runtime::energy::estimate::process_cpu_time().unwrap()
+    }
+
+    /// One reading of the machine's CPU time, for "Process CPU Share" (kept open, as pgadget).
+    #[divan::bench]
+    fn proc_stat_read(bencher: divan::Bencher) {
+        let f = File::open("/proc/stat").unwrap();
+        let mut buf = [0u8; 256];
+        bencher.bench_local(|| f.read_at(&mut buf, 0).unwrap());
+    }
+
+    /// Formatting the row.
+    #[divan::bench]
+    fn csv_row(bencher: divan::Bencher) {
+        let m = source_meter("estimate", |_| {});
+        let record = m.start(Metadata::new("bench", "empty")).finish().unwrap();
+        bencher.bench_local(|| black_box(&record).to_csv_line().unwrap());
+    }
+
+    /// The local time of the window's start, with its UTC offset.
+    #[divan::bench]
+    fn local_time() -> chrono::DateTime<chrono::FixedOffset> {
+        chrono::Local::now().fixed_offset()
+    }
+}
