@@ -20,7 +20,7 @@ fn fit_tree(
     train: &Dataset<f64, usize, ndarray::Ix1>,
     depth: usize,
 ) -> Result<DecisionTree<f64, usize>, linfa::Error> {
-    Ok(DecisionTree::params().max_depth(Some(depth)).fit(train)?)
+    DecisionTree::params().max_depth(Some(depth)).fit(train)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

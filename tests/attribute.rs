@@ -219,12 +219,27 @@ fn trait_impls_generics_impl_trait_and_unsafe_fns_are_measured() {
     assert_eq!(rows_of("read_raw").len(), 1);
 }
 
+/// Gives the executor a turn: wakes itself, then returns Pending once.
+async fn yield_now() {
+    let mut yielded = false;
+    futures::future::poll_fn(move |cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
 #[measure_power(package = "futures", algorithm = "async", data_shape = n)]
 async fn async_work(n: u64) -> u64 {
     let mut total = 0;
     for i in 0..n {
         total += i;
-        futures::pending!();
+        yield_now().await;
     }
     total
 }

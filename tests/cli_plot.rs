@@ -11,7 +11,10 @@ use cli_common::*;
 
 /// "CPU package (or cores)" in the plot.
 const CPU_FILL: &str = "#1F77B4";
-const OTHER_FILLS: [&str; 3] = ["#FF7F0E", "#2CA02C", "#7F7F7F"];
+/// DRAM and GPU, which the estimate does not measure.
+const OTHER_FILLS: [&str; 2] = ["#FF7F0E", "#2CA02C"];
+/// The CO2 bars.
+const CO2_FILL: &str = "#7F7F7F";
 
 struct Rect {
     x: f64,
@@ -62,13 +65,19 @@ fn one_bar_per_group_named_on_the_x_axis() {
         3,
         "one bar per algorithm (RandomForest, KMeans, SVM)"
     );
-    // The estimate measures no DRAM or GPU, and offline rows have no CO2: nothing else is drawn.
+    // The estimate measures no DRAM or GPU: nothing is drawn for them.
     for fill in OTHER_FILLS {
         assert!(
             rects_filled(&doc, fill).is_empty(),
             "unexpected {fill} rects"
         );
     }
+    // Offline rows are charged to the world average, so each group has a CO2 bar too.
+    let co2_bars = rects_filled(&doc, CO2_FILL)
+        .into_iter()
+        .filter(|r| r.width > 40.0)
+        .count();
+    assert_eq!(co2_bars, 3, "one CO2 bar per algorithm");
     // Left to right, most energy first, as in `summary`.
     let mut bars = bars;
     bars.sort_by(|a, b| a.x.total_cmp(&b.x));
@@ -108,7 +117,8 @@ fn one_bar_per_group_named_on_the_x_axis() {
         .map(|t| t.as_str())
         .filter(|t| ["RandomForest", "KMeans", "SVM"].contains(t))
         .collect();
-    assert_eq!(labels, expected);
+    // Once under the energy bars, once under the CO2 bars, in the same order.
+    assert_eq!(labels, [expected.clone(), expected].concat());
 }
 
 #[test]

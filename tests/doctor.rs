@@ -207,22 +207,94 @@ fn with_a_readable_powercap_tree_doctor_shows_its_zones_and_exits_0() {
 #[test]
 fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
     use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
     let machine = bare_machine();
     powercap_tree(&machine.powercap);
+    // Linux >= 5.10 makes energy_uj root-only (0400); pgadget runs as an ordinary user.
     let counter = machine.powercap.join("intel-rapl:0/energy_uj");
-    std::fs::set_permissions(&counter, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-    if std::fs::File::open(&counter).is_ok() {
-        eprintln!("skipped: this user reads files whatever their mode (root), as RAPL's root can");
-        return;
+    std::fs::set_permissions(&counter, std::fs::Permissions::from_mode(0o400)).expect("chmod");
+    // tempfile makes its directory owner-only; the ordinary user must be able to walk the tree.
+    std::fs::set_permissions(machine._dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pgadget"));
+    command.arg("doctor");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PGADGET_") {
+            command.env_remove(key);
+        }
     }
-    let (output, report) = doctor(&machine.vars());
-    assert_eq!(output.status.code(), Some(1), "report:\n{report}");
+    command.envs(machine.vars());
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        // As root every file is readable: run the doctor as `nobody`, as a user would run it.
+        command.uid(65534).gid(65534);
+    }
+    let output = command.output().expect("run pgadget doctor");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "report:\n{report}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let powercap = section(&report, "powercap");
     assert!(
         powercap.starts_with("powercap: unavailable\n"),
         "{powercap}"
     );
-    assert!(powercap.contains("energy_uj"), "{powercap}");
+    assert!(powercap.contains("intel-rapl:0/energy_uj"), "{powercap}");
+    assert!(
+        !powercap.contains("os error 13"),
+        "no bare errno: {powercap}"
+    );
     assert!(powercap.contains("to do: "), "{powercap}");
     assert!(powercap.contains("chmod"), "{powercap}");
+    assert!(report.contains("estimate: available, in use"), "{report}");
+}
+
+/// The default powercap path, `/sys/class/powercap`, with no PGADGET_POWERCAP_ROOT: a private
+/// mount namespace (`unshare -m`, root only) puts a simulated tree there for this one command.
+#[cfg(target_os = "linux")]
+#[test]
+fn doctor_finds_rapl_at_the_default_path() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting over /sys/class needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("powercap");
+    powercap_tree(&tree);
+    let script = format!(
+        "mount -t tmpfs pgadget-test /sys/class && mkdir /sys/class/powercap && \
+         cp -a {tree}/. /sys/class/powercap/ && exec {exe} doctor",
+        tree = tree.display(),
+        exe = env!("CARGO_BIN_EXE_pgadget"),
+    );
+    let mut command = Command::new("unshare");
+    command.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PGADGET_") {
+            command.env_remove(key);
+        }
+    }
+    let output = command.output().expect("run unshare");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "report:\n{report}\nstderr:\n{stderr}"
+    );
+    let powercap = section(&report, "powercap");
+    assert!(
+        powercap.starts_with("powercap: available, in use\n"),
+        "{powercap}"
+    );
+    assert!(powercap.contains("/sys/class/powercap"), "{powercap}");
+    assert!(
+        report.contains("Energy Source in new rows: powercap\n"),
+        "{report}"
+    );
 }

@@ -80,11 +80,20 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
             .collect::<Vec<_>>()
             .join(" ")
     });
-    let metadata = Metadata::new(args.package.clone(), args.algorithm.clone().unwrap_or(name))
+    let mut metadata = Metadata::new(args.package.clone(), args.algorithm.clone().unwrap_or(name))
         .data_type(args.data_type)
         .data_shape(args.data_shape.clone())
         .algorithm_params(params)
-        .comments(args.comment.clone());
+        .comments(args.comment.clone())
+        .function(format!("command:{}", Path::new(program).display()));
+    // Without --project or PGADGET_PROJECT, the project is the directory the command ran in,
+    // as the crate's name is for a measured function.
+    if let Some(dir) = std::env::current_dir()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+    {
+        metadata.default_project = Some(dir.into());
+    }
 
     // The window opens only once the command has started: a command that cannot start must
     // leave no row, and a measurement, once started, always writes one when it ends. What is
@@ -117,10 +126,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
         Err(e) => (format!("wait failed: {e}"), 1),
     };
     measurement.set_status(row_status);
-    // TODO(lead): with the `estimate` source the row counts only pgadget's own CPU time:
-    // `estimate::process_cpu_time` uses getrusage(RUSAGE_SELF), which excludes children. Adding
-    // getrusage(RUSAGE_CHILDREN) there (the CPU time of waited-for children, which the child
-    // just became) fixes both "Process CPU Time" and the estimated energy for `pgadget run`.
+    // The child has been waited for, so its CPU time is in getrusage(RUSAGE_CHILDREN), which
+    // the estimate and "Process CPU Time" include.
     let _row = measurement.finish();
     if let Err(e) = status {
         return Err(CliError::new(format!(
