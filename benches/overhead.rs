@@ -19,6 +19,10 @@ fn main() {
     divan::main();
 }
 
+/// A call costs tens of microseconds, so divan times one per sample; many samples keep the
+/// median steady against the scheduler's noise.
+const SAMPLES: u32 = 2000;
+
 /// A scratch directory for the benchmark's logs and simulated counters.
 fn scratch() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -93,12 +97,12 @@ fn measured_empty_call(bencher: divan::Bencher, meter: PowerMeter) {
     bencher.bench_local(|| meter.measure_power(meta.clone(), || black_box(())));
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = SAMPLES)]
 fn estimate(bencher: divan::Bencher) {
     measured_empty_call(bencher, source_meter("estimate", |_| {}));
 }
 
-#[divan::bench(args = [1, 2])]
+#[divan::bench(args = [1, 2], sample_count = SAMPLES)]
 fn powercap(bencher: divan::Bencher, sockets: usize) {
     let root = powercap_tree(sockets);
     measured_empty_call(
@@ -107,15 +111,14 @@ fn powercap(bencher: divan::Bencher, sockets: usize) {
     );
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = SAMPLES)]
 fn msr(bencher: divan::Bencher) {
     let dir = msr_dir();
     measured_empty_call(bencher, source_meter("msr", |env| env.msr_dir = Some(dir)));
 }
 
-/// A row of the size pgadget writes, for the floor.
-fn typical_row() -> Vec<u8> {
-    let m = source_meter("estimate", |_| {});
+/// A row of the size `meter` writes, for its floor.
+fn typical_row(m: &PowerMeter) -> Vec<u8> {
     let record = m
         .start(
             Metadata::new("bench", "empty")
@@ -136,8 +139,7 @@ fn append_file(name: &str) -> File {
 }
 
 /// The floor for `files`: two positioned reads of each counter file, one locked append.
-fn floor_bench(bencher: divan::Bencher, files: Vec<File>, name: &str) {
-    let row = typical_row();
+fn floor_bench(bencher: divan::Bencher, files: Vec<File>, name: &str, row: Vec<u8>) {
     let log = append_file(name);
     let mut buf = [0u8; 32];
     bencher.bench_local(|| {
@@ -152,7 +154,7 @@ fn floor_bench(bencher: divan::Bencher, files: Vec<File>, name: &str) {
     });
 }
 
-#[divan::bench(args = [1, 2])]
+#[divan::bench(args = [1, 2], sample_count = SAMPLES)]
 fn floor_powercap(bencher: divan::Bencher, sockets: usize) {
     let root = powercap_tree(sockets);
     let mut files = Vec::new();
@@ -162,15 +164,18 @@ fn floor_powercap(bencher: divan::Bencher, sockets: usize) {
         files.push(File::open(pkg.join(format!("intel-rapl:{s}:0/energy_uj"))).unwrap());
         files.push(File::open(pkg.join(format!("intel-rapl:{s}:1/energy_uj"))).unwrap());
     }
-    floor_bench(bencher, files, "floor-powercap");
+    let row = typical_row(&source_meter("powercap", |env| {
+        env.powercap_root = Some(root)
+    }));
+    floor_bench(bencher, files, "floor-powercap", row);
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = SAMPLES)]
 fn floor_msr(bencher: divan::Bencher) {
     let dir = msr_dir();
     let f = File::open(dir.join("0/msr")).unwrap();
-    // Three registers, read at their offsets.
-    let row = typical_row();
+    let row = typical_row(&source_meter("msr", |env| env.msr_dir = Some(dir.clone())));
+    // The three registers pgadget reads on this (Intel) CPU, at their offsets.
     let log = append_file("floor-msr");
     let mut buf = [0u8; 8];
     bencher.bench_local(|| {
@@ -185,18 +190,62 @@ fn floor_msr(bencher: divan::Bencher) {
     });
 }
 
-#[divan::bench]
+#[divan::bench(sample_count = SAMPLES)]
 fn floor_estimate(bencher: divan::Bencher) {
-    let row = typical_row();
+    let row = typical_row(&source_meter("estimate", |_| {}));
     let log = append_file("floor-estimate");
     bencher.bench_local(|| {
+        // The estimate's counter is the CPU time of the process and its waited-for children.
         for _ in 0..2 {
-            let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-            // SAFETY: getrusage fills the struct it is given.
-            black_box(unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) });
+            for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+                let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+                // SAFETY: getrusage fills the struct it is given.
+                black_box(unsafe { libc::getrusage(who, usage.as_mut_ptr()) });
+            }
         }
         log.lock().unwrap();
         (&log).write_all(&row).unwrap();
         log.unlock().unwrap();
     });
+}
+
+/// What a measured call does beyond its floor, part by part (each as the meter does it).
+mod parts {
+    use super::*;
+
+    /// The stat of the log's path that tells whether it was moved aside or replaced.
+    #[divan::bench]
+    fn log_identity_stat(bencher: divan::Bencher) {
+        let path = scratch().join("parts.csv");
+        drop(append_file("parts"));
+        bencher.bench_local(|| std::fs::metadata(black_box(&path)).unwrap());
+    }
+
+    /// The process's CPU time (self and children), for "Process CPU Time", once per end.
+    #[divan::bench]
+    fn process_cpu_time() -> std::time::Duration {
+        pgadget::runtime::energy::estimate::process_cpu_time().unwrap()
+    }
+
+    /// One reading of the machine's CPU time, for "Process CPU Share" (kept open, as pgadget).
+    #[divan::bench]
+    fn proc_stat_read(bencher: divan::Bencher) {
+        let f = File::open("/proc/stat").unwrap();
+        let mut buf = [0u8; 256];
+        bencher.bench_local(|| f.read_at(&mut buf, 0).unwrap());
+    }
+
+    /// Formatting the row.
+    #[divan::bench]
+    fn csv_row(bencher: divan::Bencher) {
+        let m = source_meter("estimate", |_| {});
+        let record = m.start(Metadata::new("bench", "empty")).finish().unwrap();
+        bencher.bench_local(|| black_box(&record).to_csv_line().unwrap());
+    }
+
+    /// The local time of the window's start, with its UTC offset.
+    #[divan::bench]
+    fn local_time() -> chrono::DateTime<chrono::FixedOffset> {
+        chrono::Local::now().fixed_offset()
+    }
 }

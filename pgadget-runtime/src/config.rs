@@ -149,6 +149,8 @@ pub fn parse_pue(raw: &str) -> Result<f64, String> {
 }
 
 /// Whether `PGADGET_DISABLE` turns measurement off, read once per process.
+// Inlined into every measured function: after the first call it is one load and a compare.
+#[inline]
 pub fn disabled() -> bool {
     static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *DISABLED.get_or_init(|| {

@@ -294,14 +294,18 @@ impl PowerMeter {
             return Measurement { state: None };
         }
         let datetime = chrono::Local::now().fixed_offset();
-        let machine_busy = proc_stat::machine_busy_secs();
-        let cpu_start = estimate::process_cpu_time().unwrap_or_default();
+        let machine_busy = proc_stat::machine_busy_secs_recent();
+        let cpu = estimate::process_cpu_time();
+        let cpu_start = cpu.clone().unwrap_or_default();
         let begun = self
             .inner
             .detected
             .sources
             .iter()
-            .map(|s| s.begin())
+            .map(|s| match s.joules_per_cpu_second() {
+                Some(joules) => cpu.clone().map(|c| Begun::Reading(cpu_reading(c, joules))),
+                None => s.begin(),
+            })
             .collect();
         Measurement {
             state: Some(State {
@@ -375,6 +379,14 @@ impl Drop for Measurement {
     }
 }
 
+/// The reading of a source charging `joules` per second of the process's CPU time `cpu`.
+fn cpu_reading(cpu: Duration, joules: f64) -> Reading {
+    Reading {
+        package: Some(cpu.as_secs_f64() * joules),
+        ..Reading::default()
+    }
+}
+
 /// Joules to milliwatt-hours.
 fn mwh(joules: f64) -> f64 {
     joules / 3.6
@@ -391,12 +403,19 @@ impl State {
 
     fn record(self) -> Record {
         let elapsed = self.started.elapsed();
-        let cpu_end = estimate::process_cpu_time().unwrap_or_default();
+        let cpu = estimate::process_cpu_time();
+        let cpu_end = cpu.clone().unwrap_or_default();
         let inner = &self.meter.inner;
         let mut used = Reading::default();
         let mut gpu_measured = false;
         for (source, begun) in inner.detected.sources.iter().zip(self.begun) {
-            match begun.and_then(|b| source.end(b)) {
+            let ended = match (begun, source.joules_per_cpu_second()) {
+                (Ok(Begun::Reading(start)), Some(joules)) => {
+                    cpu.clone().map(|c| cpu_reading(c, joules).since(&start))
+                }
+                (begun, _) => begun.and_then(|b| source.end(b)),
+            };
+            match ended {
                 Ok(reading) => {
                     gpu_measured |= reading.gpu.is_some();
                     used.merge(&reading);
@@ -412,7 +431,11 @@ impl State {
                 }
             }
         }
-        let machine_end = self.machine_busy.and(proc_stat::machine_busy_secs());
+        // A window shorter than /proc/stat's tick has no meaningful share: skip its reading.
+        let machine_end = match self.machine_busy {
+            Some(_) if elapsed >= proc_stat::tick() => proc_stat::machine_busy_secs(),
+            _ => None,
+        };
         let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
         let status = self.status.unwrap_or_else(|| {
             if std::thread::panicking() {

@@ -75,6 +75,10 @@ impl EnergySource for Estimate {
         })
     }
 
+    fn joules_per_cpu_second(&self) -> Option<f64> {
+        Some(self.watts_per_cpu)
+    }
+
     fn describe(&self) -> Vec<String> {
         vec![format!(
             "process CPU time x {:.2} W per logical CPU (TDP {} W / {} logical CPUs)",

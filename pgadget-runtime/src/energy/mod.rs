@@ -147,6 +147,14 @@ pub trait EnergySource: Send + Sync + fmt::Debug {
         }
     }
 
+    /// For a source that charges the package a fixed energy per second of the process's CPU
+    /// time (the estimate): that energy in joules. The meter reads the process's CPU time at
+    /// both ends of every window anyway, and derives such a source's readings from those
+    /// instead of having the source read it again.
+    fn joules_per_cpu_second(&self) -> Option<f64> {
+        None
+    }
+
     /// Lines for `pgadget doctor`: what the source found (domains, packages, GPUs, ranges).
     fn describe(&self) -> Vec<String> {
         Vec::new()

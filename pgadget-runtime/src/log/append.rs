@@ -35,6 +35,8 @@ struct OpenLog {
     file: File,
     id: FileId,
     header_checked: bool,
+    /// The file's length just after our last row, which ended in a newline.
+    end: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -170,19 +172,22 @@ impl LogWriter {
             file,
             id,
             header_checked: false,
+            end: None,
         })
     }
 
     /// Writes the row (and the header if the file is new). Returns `Ok(false)` when the path no
     /// longer names the file we hold, so the caller reopens.
     fn write_row(&self, log: &mut OpenLog, line: &[u8]) -> io::Result<bool> {
-        match std::fs::metadata(&self.path) {
-            Ok(meta) if file_id(&meta) == log.id => {}
+        // The path's metadata names the file (moved aside or replaced since we opened it?)
+        // and, when it is ours, gives its length: the same inode, and no pgadget writer can
+        // change it while we hold the lock.
+        let len = match std::fs::metadata(&self.path) {
+            Ok(meta) if file_id(&meta) == log.id => meta.len(),
             Ok(_) => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
-        }
-        let len = log.file.metadata()?.len();
+        };
         let mut buf = Vec::with_capacity(line.len() + 512);
         if len == 0 {
             buf.extend_from_slice(&header_line());
@@ -199,7 +204,8 @@ impl LogWriter {
             }
             // A writer that died in the middle of its row leaves a line without its end; end
             // it so that our row starts on a line of its own (the reader skips the torn one).
-            if last_byte(&log.file, len)? != b'\n' {
+            // A file still as long as our last row left it still ends with that row's newline.
+            if log.end != Some(len) && last_byte(&log.file, len)? != b'\n' {
                 // A tear inside a quoted cell leaves a quote open, which would swallow our row
                 // into that cell: close it first. CSV doubles the quotes inside a cell, so the
                 // file ends inside a cell exactly when it holds an odd number of quotes. This
@@ -213,12 +219,14 @@ impl LogWriter {
         log.header_checked = true;
         buf.extend_from_slice(line);
         // One write on an O_APPEND file: the kernel places it at the end as a whole.
+        log.end = None;
         if let Err(e) = (&log.file).write_all(&buf) {
             // A full disk can take part of the row: cut it off again (we still hold the lock)
             // so that no torn row is left behind for the next writer or reader.
             let _ = log.file.set_len(len);
             return Err(e);
         }
+        log.end = Some(len + buf.len() as u64);
         Ok(true)
     }
 
@@ -296,4 +304,66 @@ fn last_byte(file: &File, len: u64) -> io::Result<u8> {
     let mut b = [0u8; 1];
     read_at(file, &mut b, len - 1)?;
     Ok(b[0])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::record::sample;
+
+    fn contents(path: &Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn rows_follow_one_header_and_a_torn_line_is_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        let log = LogWriter::new(&path);
+        let row = String::from_utf8(sample().to_csv_line().unwrap()).unwrap();
+        let header = String::from_utf8(header_line()).unwrap();
+        log.append(&sample()).unwrap();
+        log.append(&sample()).unwrap();
+        assert_eq!(contents(&path), format!("{header}{row}{row}"));
+        // Another process dies half-way through its row, after ours.
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"2026-11-25T09:30:00+01:00,torn")
+            .unwrap();
+        log.append(&sample()).unwrap();
+        assert_eq!(
+            contents(&path),
+            format!("{header}{row}{row}2026-11-25T09:30:00+01:00,torn\n{row}")
+        );
+    }
+
+    #[test]
+    fn a_log_moved_aside_or_foreign_is_not_written_into() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        let log = LogWriter::new(&path);
+        let row = String::from_utf8(sample().to_csv_line().unwrap()).unwrap();
+        let header = String::from_utf8(header_line()).unwrap();
+        log.append(&sample()).unwrap();
+        let old = dir.path().join("old.csv");
+        std::fs::rename(&path, &old).unwrap();
+        log.append(&sample()).unwrap();
+        assert_eq!(contents(&old), format!("{header}{row}"));
+        assert_eq!(contents(&path), format!("{header}{row}"));
+        // Replaced by a file of the same length that is not a pgadget log.
+        let foreign = "x".repeat(header.len() + row.len());
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, &foreign).unwrap();
+        log.append(&sample()).unwrap();
+        assert_eq!(contents(&path), format!("{header}{row}"));
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().contains(".foreign-"))
+            .collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(contents(&aside[0].path()), foreign);
+    }
 }

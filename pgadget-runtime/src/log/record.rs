@@ -98,7 +98,8 @@ pub struct Record {
     #[serde(rename = "Status")]
     pub status: String,
     /// The process's share (0..=1) of all CPU time used on the machine during the window;
-    /// empty where the machine's total cannot be read.
+    /// empty where the machine's total cannot be read, and for a window shorter than one
+    /// clock tick (10 ms), which that total cannot resolve.
     #[serde(rename = "Process CPU Share")]
     pub cpu_share: Option<f64>,
 }
@@ -118,9 +119,12 @@ impl Record {
 
     /// Serialises the row as one CSV line, newline included.
     pub fn to_csv_line(&self) -> Result<Vec<u8>, csv::Error> {
+        // The writer's own buffer (8 KiB by default, zeroed for every row) would only be
+        // copied into the Vec: a small one flushes straight into it.
         let mut w = csv::WriterBuilder::new()
             .has_headers(false)
-            .from_writer(Vec::with_capacity(256));
+            .buffer_capacity(64)
+            .from_writer(Vec::with_capacity(512));
         w.serialize(self)?;
         w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
     }
