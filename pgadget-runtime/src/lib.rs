@@ -11,6 +11,17 @@ pub mod meter;
 mod proc_stat;
 mod user;
 
+/// Prints `message` on stderr, prefixed with `pgadget: `, unless this process printed the same
+/// message before: a problem is worth one line, not one per measured call.
+pub(crate) fn report_once(message: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    if !seen.iter().any(|m| m == message) {
+        eprintln!("pgadget: {message}");
+        seen.push(message.to_string());
+    }
+}
+
 pub use log::{get_logged_data, read_log, LogContents, ReadError, Record};
 pub use metadata::{DataType, Metadata};
 pub use meter::{ConfigError, Measurement, PowerMeter, PowerMeterBuilder};

@@ -6,6 +6,7 @@ use crate::energy::{self, estimate, Begun, Detected, Reading, SourceConfig, Sour
 use crate::log::{self, LogWriter, Record};
 use crate::metadata::Metadata;
 use crate::proc_stat;
+use crate::report_once;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -191,16 +192,6 @@ impl PowerMeterBuilder {
                 failure_reported: AtomicBool::new(false),
             }),
         })
-    }
-}
-
-/// Prints `message` on stderr unless the same message was printed before in this process.
-fn report_once(message: &str) {
-    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    if !seen.iter().any(|m| m == message) {
-        eprintln!("pgadget: {message}");
-        seen.push(message.to_string());
     }
 }
 

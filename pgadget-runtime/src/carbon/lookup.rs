@@ -16,8 +16,9 @@
 use super::cache::{self, CachedCountry};
 use super::country::{find_country, CountryError};
 use super::intensity::world_average;
-use super::{report_once, Location};
+use super::Location;
 use crate::config::{self, EnvConfig};
+use crate::report_once;
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -68,16 +68,6 @@ pub fn co2_grams(pue: f64, energy_mwh: f64, intensity: f64) -> f64 {
     pue * (energy_mwh / 1_000_000.0) * intensity
 }
 
-/// Prints `message` on stderr unless this process printed the same message before.
-fn report_once(message: &str) {
-    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
-    if !seen.iter().any(|m| m == message) {
-        eprintln!("pgadget: {message}");
-        seen.push(message.to_string());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
