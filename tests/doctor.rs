@@ -217,7 +217,19 @@ fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
     std::fs::set_permissions(machine._dir.path(), std::fs::Permissions::from_mode(0o755))
         .expect("chmod");
 
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pgadget"));
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let exe = if as_root {
+        // The build directory may sit where `nobody` cannot reach (a 0700 temp dir, a home):
+        // run a copy from the test's own directory.
+        let copy = machine._dir.path().join("pgadget");
+        std::fs::copy(env!("CARGO_BIN_EXE_pgadget"), &copy).expect("copy pgadget");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        copy
+    } else {
+        env!("CARGO_BIN_EXE_pgadget").into()
+    };
+    let mut command = Command::new(exe);
     command.arg("doctor");
     for (key, _) in std::env::vars() {
         if key.starts_with("PGADGET_") {
@@ -225,8 +237,7 @@ fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
         }
     }
     command.envs(machine.vars());
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
+    if as_root {
         // As root every file is readable: run the doctor as `nobody`, as a user would run it.
         command.uid(65534).gid(65534);
     }

@@ -60,7 +60,9 @@ fn a_root_only_energy_file_falls_back_with_the_remedy() {
         check_fallback(&root);
         return;
     }
-    let exe = std::env::current_exe().unwrap();
+    // The build directory may sit where `nobody` cannot reach (a 0700 temp dir, a home): run a
+    // copy of this test binary from the test's own directory.
+    let exe = copy_for_nobody(&std::env::current_exe().unwrap(), tmp.path());
     let out = Command::new(exe)
         .args([
             "--exact",
@@ -84,6 +86,16 @@ fn a_root_only_energy_file_falls_back_with_the_remedy() {
         stdout.contains("1 passed") && stdout.contains("readable only by root"),
         "the child ran no check:\n{stdout}"
     );
+}
+
+/// Copies `exe` into `dir`, both readable and executable by every user.
+fn copy_for_nobody(exe: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let copy = dir.join(exe.file_name().expect("an executable's name"));
+    std::fs::copy(exe, &copy).expect("copy the test binary");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    copy
 }
 
 /// The half of the test above that runs as `nobody`.
