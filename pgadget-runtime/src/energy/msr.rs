@@ -369,16 +369,7 @@ pub fn probe_with(
         .map_err(|e| access_error(&path, &e))?;
         counters.push(counter);
     }
-    let counters = Arc::new(CounterSet {
-        counters,
-        source: SOURCE,
-    });
-    let sampler = Sampler::start(&counters, counters.period()).map_err(|e| {
-        SourceError::new(
-            SOURCE,
-            format!("cannot start the thread that follows counter roll-overs: {e}"),
-        )
-    })?;
+    let (counters, sampler) = CounterSet::watched(counters, SOURCE)?;
     Ok(Msr {
         counters,
         sampler,
@@ -422,11 +413,7 @@ impl EnergySource for Msr {
                 c.modulus as f64 * c.joules_per_unit
             ));
         }
-        lines.push(format!(
-            "roll-overs followed by a thread reading every {:?} (the smallest range covered at \
-             {GENEROUS_WATTS} W, halved; kept within 1 ms..60 s)",
-            self.sampler.period()
-        ));
+        lines.push(self.sampler.describe());
         lines.extend(self.notes.iter().cloned());
         lines
     }

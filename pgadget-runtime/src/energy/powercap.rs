@@ -372,16 +372,7 @@ pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> 
         .map_err(|e| access_error(root, &energy, &e))?;
         counters.push(counter);
     }
-    let counters = Arc::new(CounterSet {
-        counters,
-        source: SOURCE,
-    });
-    let sampler = Sampler::start(&counters, counters.period()).map_err(|e| {
-        SourceError::new(
-            SOURCE,
-            format!("cannot start the thread that follows counter roll-overs: {e}"),
-        )
-    })?;
+    let (counters, sampler) = CounterSet::watched(counters, SOURCE)?;
     Ok(Powercap {
         counters,
         sampler,
@@ -427,11 +418,7 @@ impl EnergySource for Powercap {
             }
             lines.push(line);
         }
-        lines.push(format!(
-            "roll-overs followed by a thread reading every {:?} (the smallest range covered \
-             at {GENEROUS_WATTS} W, halved; kept within 1 ms..60 s)",
-            self.sampler.period()
-        ));
+        lines.push(self.sampler.describe());
         lines.extend(self.notes.iter().cloned());
         lines
     }

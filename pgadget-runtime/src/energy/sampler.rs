@@ -304,6 +304,24 @@ impl<R: RawCounter> CounterSet<R> {
     }
 }
 
+impl<R: RawCounter + 'static> CounterSet<R> {
+    /// Shares `counters` with a [`Sampler`] that reads them every [`CounterSet::period`], so
+    /// that no roll-over goes unseen between two readings.
+    pub fn watched(
+        counters: Vec<Counter<R>>,
+        source: &'static str,
+    ) -> Result<(Arc<Self>, Sampler), SourceError> {
+        let counters = Arc::new(CounterSet { counters, source });
+        let sampler = Sampler::start(&counters, counters.period()).map_err(|e| {
+            SourceError::new(
+                source,
+                format!("cannot start the thread that follows counter roll-overs: {e}"),
+            )
+        })?;
+        Ok((counters, sampler))
+    }
+}
+
 /// Something a [`Sampler`] reads every period.
 pub trait Sampled: Send + Sync + 'static {
     /// Reads every counter once.
@@ -357,6 +375,15 @@ impl Sampler {
     /// How often the thread reads.
     pub fn period(&self) -> Duration {
         self.period
+    }
+
+    /// The line `pgadget doctor` shows about the thread.
+    pub fn describe(&self) -> String {
+        format!(
+            "roll-overs followed by a thread reading every {:?} (the smallest range covered at \
+             {GENEROUS_WATTS} W, halved; kept within 1 ms..60 s)",
+            self.period
+        )
     }
 }
 
