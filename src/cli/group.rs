@@ -82,7 +82,8 @@ pub struct Group {
 }
 
 impl Group {
-    fn new(group: String) -> Self {
+    /// An empty group: no calls, no energy, no CO2.
+    pub(crate) fn new(group: String) -> Self {
         Group {
             group,
             calls: 0,
