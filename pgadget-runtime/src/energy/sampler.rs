@@ -558,8 +558,9 @@ mod tests {
         let mut truth = 0u64;
         for _ in 0..60 {
             truth += 350;
-            raw.value.store(truth % 1000, Ordering::SeqCst);
+            // Taken before the step: the sampler may see the step before this thread looks.
             let seen_before = set.counters[0].state().total();
+            raw.value.store(truth % 1000, Ordering::SeqCst);
             let mut waited = 0;
             while set.counters[0].state().total() == seen_before {
                 waited += 1;
