@@ -2,7 +2,7 @@
 
 use super::CliError;
 use clap::Args;
-use pgadget::runtime::{DataType, Metadata, PowerMeter};
+use pgadget_runtime::{DataType, Metadata, PowerMeter};
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ pub struct RunArgs {
 
 fn parse_data_type(raw: &str) -> Result<DataType, String> {
     raw.parse()
-        .map_err(|e: pgadget::runtime::metadata::UnknownDataType| e.to_string())
+        .map_err(|e: pgadget_runtime::metadata::UnknownDataType| e.to_string())
 }
 
 /// Exit status for a command that was not found, as POSIX shells use.

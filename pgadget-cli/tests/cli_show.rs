@@ -3,7 +3,7 @@
 mod cli_common;
 
 use cli_common::*;
-use pgadget::runtime::log::read::read_log_from;
+use pgadget_runtime::log::read::read_log_from;
 use std::path::Path;
 
 #[test]

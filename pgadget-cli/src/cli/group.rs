@@ -1,7 +1,7 @@
 //! Grouping rows (`--by`) and adding them up, for `summary` and `plot`.
 
 use clap::ValueEnum;
-use pgadget::runtime::log::Record;
+use pgadget_runtime::log::Record;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -4,8 +4,8 @@ mod cli;
 
 use clap::Parser;
 use cli::CliError;
-use pgadget::runtime::config::EnvConfig;
-use pgadget::runtime::energy::{doctor, SourceConfig};
+use pgadget_runtime::config::EnvConfig;
+use pgadget_runtime::energy::{doctor, SourceConfig};
 use std::process::ExitCode;
 
 /// Measure and inspect the energy and CO2 of Rust code.

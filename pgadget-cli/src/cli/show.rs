@@ -4,7 +4,7 @@ use super::filter::{LogFilter, Rows};
 use super::format::{self, maybe_number, number, Col, OutputFormat};
 use super::CliError;
 use clap::Args;
-use pgadget::runtime::log::{Record, HEADER};
+use pgadget_runtime::log::{Record, HEADER};
 
 /// Options of `pgadget show`.
 #[derive(Args, Debug, Clone)]

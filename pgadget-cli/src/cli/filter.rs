@@ -5,7 +5,7 @@ use super::CliError;
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pgadget::runtime::log::{self, read::read_log_from, LogContents, ReadError, Record};
+use pgadget_runtime::log::{self, read::read_log_from, LogContents, ReadError, Record};
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 

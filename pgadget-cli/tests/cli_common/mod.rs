@@ -2,9 +2,9 @@
 
 #![allow(dead_code)] // each test crate uses its own part of this module
 
-use pgadget::runtime::config::EnvConfig;
-use pgadget::runtime::energy::estimate::process_cpu_time;
-use pgadget::runtime::{read_log, Metadata, PowerMeter, Record};
+use pgadget_runtime::config::EnvConfig;
+use pgadget_runtime::energy::estimate::process_cpu_time;
+use pgadget_runtime::{read_log, Metadata, PowerMeter, Record};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
