@@ -48,6 +48,7 @@ struct Inner {
     disabled: bool,
     project: Option<String>,
     user: String,
+    host: String,
     pue: f64,
     log: LogWriter,
     detected: Detected,
@@ -184,6 +185,7 @@ impl PowerMeterBuilder {
                     .user_name
                     .or(env.user.clone())
                     .unwrap_or_else(crate::user::os_user_name),
+                host: crate::user::host_name(),
                 pue,
                 log: LogWriter::new(log_path),
                 label: detected.label(),
@@ -399,6 +401,7 @@ impl State {
         let inner = &self.meter.inner;
         let mut used = Reading::default();
         let mut gpu_measured = false;
+        let mut notes: Vec<String> = Vec::new();
         for (source, begun) in inner.detected.sources.iter().zip(self.begun) {
             let ended = match (begun, source.joules_per_cpu_second()) {
                 (Ok(Begun::Reading(start)), Some(joules)) => {
@@ -412,6 +415,7 @@ impl State {
                     used.merge(&reading);
                 }
                 Err(e) => {
+                    notes.push(format!("{} not read in this window: {e}", source.name()));
                     if !inner.failure_reported.swap(true, Ordering::Relaxed) {
                         eprintln!(
                             "pgadget: a measurement lost its {} energy ({e}); that cell is left \
@@ -475,6 +479,9 @@ impl State {
             process_cpu_secs: process_cpu,
             status,
             cpu_share: proc_stat::share(process_cpu, self.machine_busy, machine_end),
+            energy_note: notes.join("; "),
+            row_id: log::row_id::next(),
+            host: inner.host.clone(),
         };
         // Outside the window (elapsed is already taken): this may wait for the country lookup.
         let location = inner.country.location();

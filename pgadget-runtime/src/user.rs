@@ -37,3 +37,37 @@ fn passwd_name() -> Option<String> {
     let name = unsafe { std::ffi::CStr::from_ptr((*result).pw_name) };
     Some(name.to_string_lossy().into_owned()).filter(|s| !s.is_empty())
 }
+
+/// The machine's name, for "Host": `gethostname` on Unix, `COMPUTERNAME` on Windows, else
+/// empty (an unknown host is an empty cell, not a made-up name).
+pub fn host_name() -> String {
+    #[cfg(unix)]
+    {
+        // POSIX caps host names at HOST_NAME_MAX (255 on Linux) bytes plus the NUL.
+        let mut buf = [0 as libc::c_char; 256];
+        // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`, which we own.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len()) };
+        // A name that fills the buffer may lack its NUL: treat it as unknown rather than read
+        // past the end.
+        if rc == 0 && buf.contains(&0) {
+            // SAFETY: `buf` holds a NUL within its length (checked above).
+            let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+            return name.to_string_lossy().into_owned();
+        }
+        String::new()
+    }
+    #[cfg(not(unix))]
+    {
+        std::env::var("COMPUTERNAME").unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_host_name_is_the_kernels() {
+        let expected = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(super::host_name(), expected.trim());
+    }
+}

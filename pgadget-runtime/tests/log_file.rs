@@ -78,7 +78,10 @@ fn four_processes_of_four_threads_never_lose_or_tear_a_row() {
     let rows = contents.records;
     assert_eq!(rows.len(), 4 * THREADS * CALLS);
     let mut seen = std::collections::HashSet::new();
+    let mut ids = std::collections::HashSet::new();
     for r in &rows {
+        assert!(ids.insert(r.row_id.clone()), "Row ID {} repeats", r.row_id);
+        assert!(!r.host.is_empty(), "{r:?}");
         assert!(
             r.comments.ends_with(", \"quoted\"\nsecond line"),
             "{:?}",
@@ -363,4 +366,9 @@ fn a_failed_source_leaves_energy_and_co2_empty_not_zero() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].package_mwh, None, "{:?}", rows[0]);
     assert_eq!(rows[0].co2_g, None, "no energy, no CO2: {:?}", rows[0]);
+    let note = &rows[0].energy_note;
+    assert!(
+        note.starts_with("powercap not read in this window: ") && note.contains("energy_uj"),
+        "the row says why its cells are empty: {note:?}"
+    );
 }

@@ -173,6 +173,9 @@ mod tests {
             process_cpu_secs: 1.0,
             status: "ok".into(),
             cpu_share: None,
+            energy_note: String::new(),
+            row_id: String::new(),
+            host: "lab-7".into(),
         }
     }
 

@@ -100,9 +100,9 @@ pub fn malformed_log(dir: &Path) -> PathBuf {
     }
     let mut text = std::fs::read_to_string(&log).expect("the log was written");
     assert_eq!(text.lines().count(), 3, "header and two rows:\n{text}");
-    // 25 cells, so not a torn row, with a date that is not one.
+    // As many cells as the header, so not a torn row, with a date that is not one.
     text.push_str(
-        "yesterday,ada,,,linux,p,1,0,1,,,,1.58,,linfa,KMeans,,tabular,,,,estimate,1,ok,\n",
+        "yesterday,ada,,,linux,p,1,0,1,,,,1.58,,linfa,KMeans,,tabular,,,,estimate,1,ok,,,,\n",
     );
     std::fs::write(&log, text).expect("the log can be rewritten");
     log

@@ -3,6 +3,7 @@
 pub mod append;
 pub mod read;
 pub mod record;
+pub mod row_id;
 
 pub use append::{AppendError, LogWriter};
 pub use read::{get_logged_data, read_log, LogContents, ReadError};

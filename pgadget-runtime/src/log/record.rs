@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The header of the log, in order. The first 20 columns are PyPowerGadget's, with its header
 /// text exactly; pgadget's own columns follow.
-pub const HEADER: [&str; 25] = [
+pub const HEADER: [&str; 28] = [
     "Datetime",
     "User ID",
     "ISO",
@@ -31,6 +31,9 @@ pub const HEADER: [&str; 25] = [
     "Process CPU Time (sec)",
     "Status",
     "Process CPU Share",
+    "Energy Note",
+    "Row ID",
+    "Host",
 ];
 
 /// One measured call: who ran what, where, how long, and what it used.
@@ -102,6 +105,17 @@ pub struct Record {
     /// clock tick (10 ms), which that total cannot resolve.
     #[serde(rename = "Process CPU Share")]
     pub cpu_share: Option<f64>,
+    /// Why an energy cell of this row is empty although its domain is measured (a counter
+    /// that failed in the window, ...); empty when every measured domain has its value.
+    #[serde(rename = "Energy Note")]
+    pub energy_note: String,
+    /// An id unique across machines and processes (a UUID), shared with the database copy
+    /// of the row.
+    #[serde(rename = "Row ID")]
+    pub row_id: String,
+    /// The name of the machine that measured the row.
+    #[serde(rename = "Host")]
+    pub host: String,
 }
 
 impl Record {
@@ -166,6 +180,9 @@ pub(crate) fn sample() -> Record {
         process_cpu_secs: 1.4,
         status: "ok".into(),
         cpu_share: Some(0.9),
+        energy_note: String::new(),
+        row_id: "5b1f0c2e-93aa-8d41-8000-000000000007".into(),
+        host: "lab-7".into(),
     }
 }
 
@@ -182,7 +199,7 @@ mod tests {
              Cumulative GPU Energy (mWh),Cumulative DRAM Energy (mWh),PUE,CO2 emitted (gCO2e),Package,\
              Algorithm,Algorithm's parameters,Data type,Data shape,Comment,"
         ));
-        assert!(line.ends_with("Status,Process CPU Share\n"));
+        assert!(line.ends_with("Status,Process CPU Share,Energy Note,Row ID,Host\n"));
     }
 
     #[test]
@@ -193,7 +210,7 @@ mod tests {
         ));
         assert!(line.contains(",2.5,1.25,,0.5,1.58,"), "{line}");
         assert!(line.contains("\"line one\nline two\""));
-        assert!(line.ends_with(",ok,0.9\n"));
+        assert!(line.ends_with(",ok,0.9,,5b1f0c2e-93aa-8d41-8000-000000000007,lab-7\n"));
     }
 
     #[test]
