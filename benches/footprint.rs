@@ -5,7 +5,6 @@
 //! cargo bench --bench footprint
 //! ```
 
-use pgadget::runtime::config::EnvConfig;
 use pgadget::runtime::energy::sampler::{sampling_period, GENEROUS_WATTS};
 use pgadget::{Metadata, PowerMeter};
 use std::time::Duration;
@@ -24,50 +23,28 @@ fn rss_kib() -> u64 {
 }
 
 fn cpu_secs() -> f64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-    // SAFETY: filled above.
-    let u = unsafe { usage.assume_init() };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    tv(u.ru_utime) + tv(u.ru_stime)
+    pgadget::runtime::energy::estimate::process_cpu_time()
+        .expect("the process's CPU time is readable")
+        .as_secs_f64()
 }
 
 /// A simulated powercap tree (one package with DRAM) whose counters roll over after `range`
 /// microjoules.
 fn powercap_tree(root: &std::path::Path, range: u64) {
-    for (path, name) in [
-        ("intel-rapl:0", "package-0"),
-        ("intel-rapl:0/intel-rapl:0:1", "dram"),
-    ] {
-        let zone = root.join(path);
-        std::fs::create_dir_all(&zone).unwrap();
-        std::fs::write(zone.join("name"), format!("{name}\n")).unwrap();
-        std::fs::write(zone.join("energy_uj"), "1000\n").unwrap();
-        std::fs::write(zone.join("max_energy_range_uj"), format!("{range}\n")).unwrap();
-    }
+    use pgadget_test_support::powercap::zone;
+    let package = root.join("intel-rapl:0");
+    zone(&package, "package-0", 1000, range);
+    zone(&package.join("intel-rapl:0:1"), "dram", 1000, range);
 }
 
 fn powercap_meter(root: std::path::PathBuf) -> PowerMeter {
-    let meter = PowerMeter::builder()
-        .environment(EnvConfig {
-            powercap_root: Some(root),
-            sources: Some(vec!["powercap".into()]),
-            ..EnvConfig::default()
-        })
-        // Rows go nowhere: this measures pgadget's memory, not the page cache.
-        .log_path("/dev/null")
-        .get_country(false)
-        .build()
-        .expect("valid configuration");
-    assert_eq!(meter.energy_source(), "powercap");
-    meter
+    // Rows go nowhere: this measures pgadget's memory, not the page cache.
+    pgadget_test_support::meter::powercap_meter(&root, std::path::Path::new("/dev/null"))
 }
 
-/// Intel's package range (262 143 J): the sampler reads every 60 s (its longest period).
-const INTEL_RANGE_UJ: u64 = 262_143_328_850;
-/// AMD Zen's package range (65 532 J): every 33 s, the shortest period real RAPL ranges give.
-const AMD_RANGE_UJ: u64 = 65_532_610_987;
+// Intel's package range (262 143 J): the sampler reads every 60 s (its longest period).
+// AMD Zen's package range (65 532 J): every 33 s, the shortest period real RAPL ranges give.
+use pgadget_test_support::powercap::{AMD_RANGE_UJ, INTEL_RANGE_UJ};
 /// A range the sampler must read every 100 ms (at its 1000 W bound), to time its wake-ups.
 const FAST_RANGE_UJ: u64 = 200_000_000;
 

@@ -33,17 +33,8 @@ fn scratch() -> &'static Path {
 /// A simulated powercap tree: `sockets` packages, each with core and DRAM subzones.
 fn powercap_tree(sockets: usize) -> PathBuf {
     let root = scratch().join(format!("powercap-{sockets}"));
-    let zone = |dir: &Path, name: &str| {
-        std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(dir.join("name"), format!("{name}\n")).unwrap();
-        std::fs::write(dir.join("energy_uj"), "123456789\n").unwrap();
-        std::fs::write(dir.join("max_energy_range_uj"), "262143328850\n").unwrap();
-    };
-    for s in 0..sockets {
-        let pkg = root.join(format!("intel-rapl:{s}"));
-        zone(&pkg, &format!("package-{s}"));
-        zone(&pkg.join(format!("intel-rapl:{s}:0")), "core");
-        zone(&pkg.join(format!("intel-rapl:{s}:1")), "dram");
+    if !root.exists() {
+        pgadget_test_support::powercap::intel_tree(&root, sockets);
     }
     root
 }
@@ -51,16 +42,7 @@ fn powercap_tree(sockets: usize) -> PathBuf {
 /// Sparse files standing in for `/dev/cpu/0/msr` of an Intel CPU.
 fn msr_dir() -> PathBuf {
     let dir = scratch().join("msr");
-    std::fs::create_dir_all(dir.join("0")).unwrap();
-    let f = File::create(dir.join("0/msr")).unwrap();
-    for (reg, value) in [
-        (0x606u64, 0xA0E03u64),
-        (0x611, 1_000_000),
-        (0x639, 500_000),
-        (0x619, 100_000),
-    ] {
-        f.write_all_at(&value.to_le_bytes(), reg).unwrap();
-    }
+    pgadget_test_support::msr::intel_cpu(&dir);
     dir
 }
 

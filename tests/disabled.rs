@@ -29,11 +29,7 @@ fn a_disabled_process_measures_nothing_and_starts_nothing() {
     let log = dir.path().join("power_logs.csv");
     // Everything that would start a thread or a request when enabled: a wrapping RAPL counter
     // (the sampler) and a geolocation service on loopback (the country lookup).
-    let zone = dir.path().join("powercap/intel-rapl:0");
-    std::fs::create_dir_all(&zone).unwrap();
-    std::fs::write(zone.join("name"), "package-0\n").unwrap();
-    std::fs::write(zone.join("energy_uj"), "1000\n").unwrap();
-    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    pgadget_test_support::powercap::package_only(&dir.path().join("powercap"));
     let geo = TcpListener::bind("127.0.0.1:0").unwrap();
     geo.set_nonblocking(true).unwrap();
     let url = format!("http://{}/json", geo.local_addr().unwrap());

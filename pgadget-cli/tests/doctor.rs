@@ -1,18 +1,15 @@
 //! `pgadget doctor`, run as a user runs it: the real binary, with the environment pointing at
 //! simulated hardware (an empty or populated powercap tree, an empty MSR directory, no NVML).
 
+use pgadget_test_support::child::clean_command;
+use pgadget_test_support::powercap::intel_tree;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 /// Runs `pgadget doctor` with `vars` on top of an environment that has no pgadget settings.
 fn doctor(vars: &[(&str, &Path)]) -> (Output, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pgadget"));
+    let mut command = clean_command(env!("CARGO_BIN_EXE_pgadget"));
     command.arg("doctor");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PGADGET_") {
-            command.env_remove(key);
-        }
-    }
     for (key, value) in vars {
         command.env(key, value);
     }
@@ -141,36 +138,10 @@ fn with_no_counter_doctor_explains_powercap_and_msr() {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{report}");
 }
 
-/// Writes a RAPL zone as Linux's powercap shows it.
-fn zone(dir: &Path, name: &str, energy_uj: u64, range_uj: u64) {
-    std::fs::create_dir_all(dir).expect("zone dir");
-    std::fs::write(dir.join("name"), format!("{name}\n")).expect("name");
-    std::fs::write(dir.join("energy_uj"), format!("{energy_uj}\n")).expect("energy_uj");
-    std::fs::write(dir.join("max_energy_range_uj"), format!("{range_uj}\n")).expect("range");
-    std::fs::write(dir.join("enabled"), "1\n").expect("enabled");
-}
-
 /// A one-socket Intel machine: package-0 with core and dram subzones, laid out like
 /// /sys/class/powercap (the zones, and links to the subzones at the top level).
 fn powercap_tree(root: &Path) {
-    let package = root.join("intel-rapl:0");
-    zone(&package, "package-0", 123_456_789, 262_143_328_850);
-    zone(
-        &package.join("intel-rapl:0:0"),
-        "core",
-        45_678_901,
-        262_143_328_850,
-    );
-    zone(
-        &package.join("intel-rapl:0:1"),
-        "dram",
-        9_876_543,
-        65_712_999_613,
-    );
-    #[cfg(unix)]
-    for sub in ["intel-rapl:0:0", "intel-rapl:0:1"] {
-        std::os::unix::fs::symlink(package.join(sub), root.join(sub)).expect("symlink");
-    }
+    intel_tree(root, 1);
 }
 
 #[test]
@@ -206,6 +177,7 @@ fn with_a_readable_powercap_tree_doctor_shows_its_zones_and_exits_0() {
 #[cfg(unix)]
 #[test]
 fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
+    use pgadget_test_support::user::{copy_for_nobody, is_root, open_to_all, NOBODY};
     use std::os::unix::fs::PermissionsExt as _;
     use std::os::unix::process::CommandExt as _;
     let machine = bare_machine();
@@ -214,32 +186,23 @@ fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
     let counter = machine.powercap.join("intel-rapl:0/energy_uj");
     std::fs::set_permissions(&counter, std::fs::Permissions::from_mode(0o400)).expect("chmod");
     // tempfile makes its directory owner-only; the ordinary user must be able to walk the tree.
-    std::fs::set_permissions(machine._dir.path(), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod");
+    open_to_all(machine._dir.path());
 
-    // SAFETY: geteuid has no preconditions.
-    let as_root = unsafe { libc::geteuid() } == 0;
+    let as_root = is_root();
     let exe = if as_root {
-        // The build directory may sit where `nobody` cannot reach (a 0700 temp dir, a home):
-        // run a copy from the test's own directory.
-        let copy = machine._dir.path().join("pgadget");
-        std::fs::copy(env!("CARGO_BIN_EXE_pgadget"), &copy).expect("copy pgadget");
-        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        copy
+        copy_for_nobody(
+            Path::new(env!("CARGO_BIN_EXE_pgadget")),
+            machine._dir.path(),
+        )
     } else {
         env!("CARGO_BIN_EXE_pgadget").into()
     };
-    let mut command = Command::new(exe);
+    let mut command = clean_command(exe);
     command.arg("doctor");
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PGADGET_") {
-            command.env_remove(key);
-        }
-    }
     command.envs(machine.vars());
     if as_root {
         // As root every file is readable: run the doctor as `nobody`, as a user would run it.
-        command.uid(65534).gid(65534);
+        command.uid(NOBODY).gid(NOBODY);
     }
     let output = command.output().expect("run pgadget doctor");
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -265,15 +228,12 @@ fn with_an_unreadable_energy_counter_doctor_says_how_to_allow_it() {
 }
 
 /// The default powercap path, `/sys/class/powercap`, with no PGADGET_POWERCAP_ROOT: a private
-/// mount namespace (`unshare -m`, root only) puts a simulated tree there for this one command.
+/// mount namespace (`unshare -m`) puts a simulated tree there for this one command. Root
+/// makes the namespace directly; anyone else through a user namespace (`unshare -r`), which
+/// the kernel must allow.
 #[cfg(target_os = "linux")]
 #[test]
 fn doctor_finds_rapl_at_the_default_path() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: mounting over /sys/class needs root");
-        return;
-    }
     let dir = tempfile::tempdir().expect("temp dir");
     let tree = dir.path().join("powercap");
     powercap_tree(&tree);
@@ -283,13 +243,11 @@ fn doctor_finds_rapl_at_the_default_path() {
         tree = tree.display(),
         exe = env!("CARGO_BIN_EXE_pgadget"),
     );
-    let mut command = Command::new("unshare");
-    command.args(["-m", "--propagation", "private", "sh", "-c", &script]);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("PGADGET_") {
-            command.env_remove(key);
-        }
+    let mut command = clean_command("unshare");
+    if !pgadget_test_support::user::is_root() {
+        command.arg("--map-root-user");
     }
+    command.args(["-m", "--propagation", "private", "sh", "-c", &script]);
     let output = command.output().expect("run unshare");
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -2,123 +2,32 @@
 //! users have (`PGADGET_GEO_URL`, `PGADGET_CACHE_DIR`, `PGADGET_OFFLINE`, `PGADGET_COUNTRY`).
 //!
 //! The lookup happens at most once per process, so every scenario that needs a fresh lookup
-//! runs in a child process: this test binary re-run with `--exact child_process_writes_one_row`
-//! and `PGADGET_CARBON_TEST_CHILD=1`, which builds a meter from its environment and writes one
+//! runs in a child process: this test binary re-run on the ignored test
+//! `child_process_writes_one_row`, which builds a meter from its environment and writes one
 //! row. The parent reads that row back with `get_logged_data` and the child's stderr.
 //! Scenarios that make no request run in-process.
 
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::{get_logged_data, Metadata, PowerMeter, Record};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use pgadget_test_support::child::{child_var, ChildTest};
+use pgadget_test_support::http::{Reply, Server};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
-
-const CHILD: &str = "PGADGET_CARBON_TEST_CHILD";
 
 /// The body of the child process: one measured call of a 10 ms sleep, with a meter built
 /// from the environment alone (as `#[measure_power]` builds it).
 #[test]
+#[ignore = "run as a child process by the tests of this file"]
 fn child_process_writes_one_row() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
-    }
+    // The parent always names the log; its absence means the test was not started by one.
+    child_var("PGADGET_LOG");
     let meter = PowerMeter::builder()
         .build()
         .expect("meter from the environment");
     meter.measure_power(Metadata::new("carbon-test", "sleep"), || {
         thread::sleep(Duration::from_millis(10))
     });
-}
-
-/// How the test server answers.
-#[derive(Clone, Copy)]
-enum Reply {
-    Json(&'static str),
-    Status(u16),
-    /// Holds the connection this long before answering.
-    Slow(Duration),
-}
-
-/// A geolocation server on 127.0.0.1 that counts its connections and stops by itself.
-struct GeoServer {
-    url: String,
-    connections: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
-
-impl GeoServer {
-    fn start(reply: Reply) -> GeoServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/json", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (count, stopped) = (connections.clone(), stop.clone());
-        thread::spawn(move || {
-            // Never outlives the tests that use it.
-            let end = Instant::now() + Duration::from_secs(60);
-            while !stopped.load(Ordering::Relaxed) && Instant::now() < end {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        count.fetch_add(1, Ordering::SeqCst);
-                        let stopped = stopped.clone();
-                        thread::spawn(move || answer(stream, reply, &stopped));
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        GeoServer {
-            url,
-            connections,
-            stop,
-        }
-    }
-
-    fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for GeoServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn answer(mut stream: TcpStream, reply: Reply, stop: &AtomicBool) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut request = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => request.extend_from_slice(&buf[..n]),
-        }
-    }
-    let (status, body) = match reply {
-        Reply::Json(body) => (200, body),
-        Reply::Status(code) => (code, "{\"error\": \"test\"}"),
-        Reply::Slow(hold) => {
-            let until = Instant::now() + hold;
-            while Instant::now() < until && !stop.load(Ordering::Relaxed) {
-                thread::sleep(Duration::from_millis(20));
-            }
-            (200, r#"{"country": "FR"}"#)
-        }
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status} Test\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
 }
 
 /// What a child process left behind.
@@ -133,37 +42,18 @@ struct ChildRun {
 fn run_child(dir: &Path, vars: &[(&str, &str)]) -> ChildRun {
     let log = dir.join("log.csv");
     let _ = std::fs::remove_file(&log);
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([
-        "--exact",
-        "child_process_writes_one_row",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    for (key, _) in std::env::vars_os() {
-        let k = key.to_string_lossy().to_ascii_uppercase();
-        if k.starts_with("PGADGET_") || k.ends_with("_PROXY") {
-            cmd.env_remove(&key);
-        }
-    }
-    cmd.env(CHILD, "1")
+    let mut child = ChildTest::new("child_process_writes_one_row")
         .env("PGADGET_LOG", &log)
         .env("PGADGET_CACHE_DIR", dir.join("cache"))
         .env("PGADGET_SOURCES", "estimate")
         .env("PGADGET_PUE", "1.5");
     for (k, v) in vars {
-        cmd.env(k, v);
+        child = child.env(k, v);
     }
     let started = Instant::now();
-    let out = cmd.output().unwrap();
+    let out = child.run();
     let took = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(
-        out.status.success(),
-        "child failed: {}\nstdout: {}\nstderr: {stderr}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let stderr = pgadget_test_support::stderr(&out);
     let rows = get_logged_data(&log).unwrap();
     assert_eq!(rows.len(), 1, "one row per child");
     ChildRun { rows, stderr, took }
@@ -191,11 +81,11 @@ fn pgadget_lines(stderr: &str) -> Vec<&str> {
 
 #[test]
 fn a_good_answer_fills_the_row_and_the_next_process_uses_the_cache() {
-    let server = GeoServer::start(Reply::Json(
+    let server = Server::start(Reply::Json(
         r#"{"ip": "192.0.2.1", "city": "Paris", "country": "FR", "loc": "48.85,2.35"}"#,
     ));
     let dir = tempfile::tempdir().unwrap();
-    let first = run_child(dir.path(), &[("PGADGET_GEO_URL", &server.url)]);
+    let first = run_child(dir.path(), &[("PGADGET_GEO_URL", server.url())]);
     let row = &first.rows[0];
     assert_eq!((row.iso.as_str(), row.country.as_str()), ("FR", "France"));
     let expected = 1.5 * row.carbon_energy_mwh() / 1e6 * 56.039;
@@ -208,11 +98,11 @@ fn a_good_answer_fills_the_row_and_the_next_process_uses_the_cache() {
     assert!(pgadget_lines(&first.stderr).is_empty(), "{}", first.stderr);
     let cached = std::fs::read_to_string(cache_file(dir.path())).unwrap();
     assert!(
-        cached.contains("\"FR\"") && cached.contains(&server.url),
+        cached.contains("\"FR\"") && cached.contains(server.url()),
         "{cached}"
     );
 
-    let second = run_child(dir.path(), &[("PGADGET_GEO_URL", &server.url)]);
+    let second = run_child(dir.path(), &[("PGADGET_GEO_URL", server.url())]);
     assert_eq!(second.rows[0].iso, "FR");
     assert_eq!(second.rows[0].country, "France");
     assert_eq!(server.connections(), 1, "the second process asked nobody");
@@ -220,9 +110,9 @@ fn a_good_answer_fills_the_row_and_the_next_process_uses_the_cache() {
 
 #[test]
 fn a_slow_server_is_abandoned_and_does_not_lengthen_the_window() {
-    let server = GeoServer::start(Reply::Slow(Duration::from_secs(30)));
+    let server = Server::start(Reply::Late(Duration::from_secs(30), r#"{"country": "FR"}"#));
     let dir = tempfile::tempdir().unwrap();
-    let run = run_child(dir.path(), &[("PGADGET_GEO_URL", &server.url)]);
+    let run = run_child(dir.path(), &[("PGADGET_GEO_URL", server.url())]);
     let row = &run.rows[0];
     assert_world_average(row);
     // The body sleeps 10 ms; the lookup waits outside the window.
@@ -239,7 +129,7 @@ fn a_slow_server_is_abandoned_and_does_not_lengthen_the_window() {
     let lines = pgadget_lines(&run.stderr);
     assert_eq!(lines.len(), 1, "{}", run.stderr);
     assert!(
-        lines[0].contains(&server.url) && lines[0].contains("PGADGET_COUNTRY"),
+        lines[0].contains(server.url()) && lines[0].contains("PGADGET_COUNTRY"),
         "{}",
         lines[0]
     );
@@ -248,18 +138,13 @@ fn a_slow_server_is_abandoned_and_does_not_lengthen_the_window() {
 
 /// A failed lookup: world average, one line naming the URL and the remedy, nothing cached.
 fn check_failure(reply: Reply, what: &str) {
-    let server = GeoServer::start(reply);
+    let server = Server::start(reply);
     let dir = tempfile::tempdir().unwrap();
-    let run = run_child(dir.path(), &[("PGADGET_GEO_URL", &server.url)]);
+    let run = run_child(dir.path(), &[("PGADGET_GEO_URL", server.url())]);
     assert_world_average(&run.rows[0]);
     let lines = pgadget_lines(&run.stderr);
     assert_eq!(lines.len(), 1, "{}", run.stderr);
-    for needle in [
-        server.url.as_str(),
-        what,
-        "world average",
-        "PGADGET_COUNTRY",
-    ] {
+    for needle in [server.url(), what, "world average", "PGADGET_COUNTRY"] {
         assert!(
             lines[0].contains(needle),
             "{needle:?} missing: {}",
@@ -295,11 +180,11 @@ fn an_unknown_code_falls_back_to_the_world_average() {
 
 #[test]
 fn offline_by_environment_makes_no_connection() {
-    let server = GeoServer::start(Reply::Json(r#"{"country": "FR"}"#));
+    let server = Server::start(Reply::Json(r#"{"country": "FR"}"#));
     let dir = tempfile::tempdir().unwrap();
     let run = run_child(
         dir.path(),
-        &[("PGADGET_GEO_URL", &server.url), ("PGADGET_OFFLINE", "1")],
+        &[("PGADGET_GEO_URL", server.url()), ("PGADGET_OFFLINE", "1")],
     );
     assert_world_average(&run.rows[0]);
     assert!(pgadget_lines(&run.stderr).is_empty(), "{}", run.stderr);
@@ -310,12 +195,12 @@ fn offline_by_environment_makes_no_connection() {
 
 #[test]
 fn an_unknown_configured_country_is_one_message_and_no_request() {
-    let server = GeoServer::start(Reply::Json(r#"{"country": "FR"}"#));
+    let server = Server::start(Reply::Json(r#"{"country": "FR"}"#));
     let dir = tempfile::tempdir().unwrap();
     let run = run_child(
         dir.path(),
         &[
-            ("PGADGET_GEO_URL", &server.url),
+            ("PGADGET_GEO_URL", server.url()),
             ("PGADGET_COUNTRY", "Atlantis"),
         ],
     );
@@ -350,10 +235,10 @@ fn in_process_meter(dir: &Path, env: EnvConfig, get_country: bool) -> Record {
 
 #[test]
 fn get_country_false_makes_no_connection() {
-    let server = GeoServer::start(Reply::Json(r#"{"country": "FR"}"#));
+    let server = Server::start(Reply::Json(r#"{"country": "FR"}"#));
     let dir = tempfile::tempdir().unwrap();
     let env = EnvConfig {
-        geo_url: Some(server.url.clone()),
+        geo_url: Some(server.url().to_string()),
         pue: Some(1.5),
         ..EnvConfig::default()
     };
@@ -365,7 +250,7 @@ fn get_country_false_makes_no_connection() {
 
 #[test]
 fn a_configured_country_is_used_in_any_spelling_without_a_request() {
-    let server = GeoServer::start(Reply::Json(r#"{"country": "FR"}"#));
+    let server = Server::start(Reply::Json(r#"{"country": "FR"}"#));
     for (spelling, iso, name) in [
         ("de", "DE", "Germany"),
         ("JPN", "JP", "Japan"),
@@ -373,7 +258,7 @@ fn a_configured_country_is_used_in_any_spelling_without_a_request() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let env = EnvConfig {
-            geo_url: Some(server.url.clone()),
+            geo_url: Some(server.url().to_string()),
             country: Some(spelling.into()),
             ..EnvConfig::default()
         };

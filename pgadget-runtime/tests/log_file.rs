@@ -3,15 +3,14 @@
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::log::{read_log, HEADER};
 use pgadget_runtime::{get_logged_data, Metadata, PowerMeter};
+use pgadget_test_support::child::{child_var, ChildTest};
+use pgadget_test_support::meter::{estimate_env, powercap_meter};
+use pgadget_test_support::powercap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn meter(log: &Path) -> PowerMeter {
     PowerMeter::builder()
-        .environment(EnvConfig {
-            sources: Some(vec!["estimate".into()]),
-            ..EnvConfig::default()
-        })
+        .environment(estimate_env())
         .log_path(log)
         .user_name("tester")
         .project_name("log-tests")
@@ -44,29 +43,23 @@ fn hammer(log: &Path, process: &str) {
     });
 }
 
-/// The body of each child process of the test below (run with `--ignored`).
+/// The body of each child process of the test below.
 #[test]
 #[ignore = "run as a child process by four_processes_of_four_threads_never_lose_or_tear_a_row"]
 fn child_appender() {
-    if let (Ok(log), Ok(id)) = (std::env::var(CHILD_LOG), std::env::var(CHILD_ID)) {
-        hammer(Path::new(&log), &id);
-    }
+    hammer(Path::new(&child_var(CHILD_LOG)), &child_var(CHILD_ID));
 }
 
 #[test]
 fn four_processes_of_four_threads_never_lose_or_tear_a_row() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("shared.csv");
-    let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = (0..4)
         .map(|p| {
-            Command::new(&exe)
-                .args(["--exact", "child_appender", "--ignored", "--test-threads=1"])
-                .stdout(std::process::Stdio::null())
+            ChildTest::new("child_appender")
                 .env(CHILD_LOG, &log)
                 .env(CHILD_ID, p.to_string())
                 .spawn()
-                .expect("spawn a child appender")
         })
         .collect();
     for mut child in children {
@@ -157,30 +150,27 @@ fn an_unwritable_log_leaves_the_result_intact() {
     assert!(!log.exists());
 }
 
+/// The half of the test below that writes to the full disk.
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore = "run as a child process by a_full_disk_is_reported_once_and_the_program_goes_on"]
+fn full_disk_child() {
+    let m = meter(Path::new(&child_var("PGADGET_TEST_FULL_DISK")));
+    for i in 0..3 {
+        assert_eq!(m.measure_power(Metadata::new("t", "full"), || i), i);
+    }
+    println!("RESULTS-INTACT");
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_is_reported_once_and_the_program_goes_on() {
     // /dev/full fails every write with ENOSPC, like a full disk. Run in a child to read stderr.
-    if std::env::var("PGADGET_TEST_FULL_DISK").is_ok() {
-        let m = meter(Path::new("/dev/full"));
-        for i in 0..3 {
-            assert_eq!(m.measure_power(Metadata::new("t", "full"), || i), i);
-        }
-        println!("RESULTS-INTACT");
-        return;
-    }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_full_disk_is_reported_once_and_the_program_goes_on",
-            "--nocapture",
-        ])
-        .env("PGADGET_TEST_FULL_DISK", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let out = ChildTest::new("full_disk_child")
+        .env("PGADGET_TEST_FULL_DISK", "/dev/full")
+        .run();
+    let stdout = pgadget_test_support::stdout(&out);
+    let stderr = pgadget_test_support::stderr(&out);
     assert!(stdout.contains("RESULTS-INTACT"));
     assert_eq!(
         stderr
@@ -340,23 +330,11 @@ fn a_row_torn_inside_a_quoted_cell_does_not_swallow_the_next_row() {
 fn a_failed_source_leaves_energy_and_co2_empty_not_zero() {
     // A powercap counter that becomes unreadable inside the window.
     let dir = tempfile::tempdir().unwrap();
-    let zone = dir.path().join("powercap/intel-rapl:0");
-    std::fs::create_dir_all(&zone).unwrap();
-    std::fs::write(zone.join("name"), "package-0\n").unwrap();
-    std::fs::write(zone.join("energy_uj"), "1000\n").unwrap();
-    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    let root = dir.path().join("powercap");
+    powercap::package_only(&root);
+    let zone = root.join("intel-rapl:0");
     let log = dir.path().join("power_logs.csv");
-    let m = PowerMeter::builder()
-        .environment(EnvConfig {
-            powercap_root: Some(dir.path().join("powercap")),
-            sources: Some(vec!["powercap".into()]),
-            ..EnvConfig::default()
-        })
-        .log_path(&log)
-        .get_country(false)
-        .build()
-        .unwrap();
-    assert_eq!(m.energy_source(), "powercap");
+    let m = powercap_meter(&root, &log);
     let value = m.measure_power(Metadata::new("t", "broken"), || {
         std::fs::write(zone.join("energy_uj"), "garbage\n").unwrap();
         11

@@ -6,24 +6,22 @@
 
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::energy::{detect, SourceConfig};
+use pgadget_test_support::child::{child_var, ChildTest};
+use pgadget_test_support::powercap;
+use pgadget_test_support::user::{is_root, open_to_all};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::Command;
 
 /// Set (on the child only) to the powercap root the child must probe.
 const CHILD_ROOT: &str = "PGADGET_TEST_UNPRIVILEGED_POWERCAP_ROOT";
 
 fn root_only_tree(root: &Path) {
+    powercap::package_only(root);
     let zone = root.join("intel-rapl:0");
-    fs::create_dir_all(&zone).unwrap();
-    fs::write(zone.join("name"), "package-0\n").unwrap();
-    fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
-    fs::write(zone.join("energy_uj"), "1234\n").unwrap();
     fs::set_permissions(zone.join("energy_uj"), fs::Permissions::from_mode(0o400)).unwrap();
     for dir in [root.parent().unwrap(), root, &zone] {
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+        open_to_all(dir);
     }
 }
 
@@ -55,55 +53,25 @@ fn a_root_only_energy_file_falls_back_with_the_remedy() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("powercap");
     root_only_tree(&root);
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        check_fallback(&root);
-        return;
-    }
-    // The build directory may sit where `nobody` cannot reach (a 0700 temp dir, a home): run a
-    // copy of this test binary from the test's own directory.
-    let exe = copy_for_nobody(&std::env::current_exe().unwrap(), tmp.path());
-    let out = Command::new(exe)
-        .args([
-            "--exact",
-            "unprivileged_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ROOT, &root)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("re-running this test binary as nobody");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Root reads any file: the check must run as someone else.
+    let child = if is_root() {
+        ChildTest::as_nobody("unprivileged_child", tmp.path())
+    } else {
+        ChildTest::new("unprivileged_child")
+    };
+    let out = child.env(CHILD_ROOT, &root).run();
+    let stdout = pgadget_test_support::stdout(&out);
     assert!(
-        out.status.success(),
-        "the unprivileged check failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed") && stdout.contains("readable only by root"),
+        stdout.contains("readable only by root"),
         "the child ran no check:\n{stdout}"
     );
 }
 
-/// Copies `exe` into `dir`, both readable and executable by every user.
-fn copy_for_nobody(exe: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt as _;
-    let copy = dir.join(exe.file_name().expect("an executable's name"));
-    std::fs::copy(exe, &copy).expect("copy the test binary");
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    copy
-}
-
-/// The half of the test above that runs as `nobody`.
+/// The half of the test above that runs as an unprivileged user.
 #[test]
 #[ignore = "run by a_root_only_energy_file_falls_back_with_the_remedy in a child process"]
 fn unprivileged_child() {
-    let root = std::env::var_os(CHILD_ROOT).expect("started by the parent test");
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    assert_ne!(unsafe { libc::geteuid() }, 0, "the child must not be root");
+    let root = child_var(CHILD_ROOT);
+    assert!(!is_root(), "the child must not be root");
     println!("{}", check_fallback(Path::new(&root)));
 }

@@ -13,8 +13,8 @@
 //! that is what lets pgadget tell a real roll-over from a torn read of the file, which the
 //! simulation (unlike sysfs) can produce while it rewrites the value.
 
-use pgadget_runtime::config::EnvConfig;
-use pgadget_runtime::{read_log, Metadata, PowerMeter};
+use pgadget_runtime::{read_log, Metadata};
+use pgadget_test_support::meter::powercap_meter;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -105,17 +105,7 @@ fn measure(steps: u64, package: (u64, u64), dram: (u64, u64)) -> ((f64, f64), Tr
     let mut mem = SimCounter::create(&root, "intel-rapl:0:0", "dram", dram.0, dram.1, DRAM_STEP);
 
     let log = tmp.path().join("log.csv");
-    let meter = PowerMeter::builder()
-        .environment(EnvConfig {
-            powercap_root: Some(root.clone()),
-            sources: Some(vec!["powercap".into()]),
-            ..Default::default()
-        })
-        .log_path(&log)
-        .get_country(false)
-        .build()
-        .unwrap();
-    assert_eq!(meter.energy_source(), "powercap");
+    let meter = powercap_meter(&root, &log);
 
     let (go, steps_wanted) = mpsc::channel::<u64>();
     let (done, finished) = mpsc::channel::<Truth>();

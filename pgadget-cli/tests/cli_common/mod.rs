@@ -1,10 +1,12 @@
 //! Shared by the `cli_*` tests: a log written by the real library, and the real binary.
 
-#![allow(dead_code)] // each test crate uses its own part of this module
+#![allow(dead_code, unused_imports)] // each test crate uses its own part of this module
 
-use pgadget_runtime::config::EnvConfig;
-use pgadget_runtime::energy::estimate::process_cpu_time;
-use pgadget_runtime::{read_log, Metadata, PowerMeter, Record};
+use pgadget_runtime::{read_log, Metadata, Record};
+use pgadget_test_support::child::clean_command;
+use pgadget_test_support::cpu::burn_cpu;
+use pgadget_test_support::meter::estimate_meter;
+pub use pgadget_test_support::{stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -18,35 +20,15 @@ pub const ROWS: [(&str, &str, &str); 5] = [
     ("digits", "linfa", "RandomForest"),
 ];
 
-/// A meter writing to `log`: estimate source (the same on every machine), no network.
-pub fn meter(log: &Path) -> PowerMeter {
-    PowerMeter::builder()
-        .log_path(log)
-        .get_country(false)
-        .environment(EnvConfig {
-            sources: Some(vec!["estimate".into()]),
-            ..EnvConfig::default()
-        })
-        .build()
-        .expect("a valid meter configuration")
-}
-
 /// Burns a little CPU so that the estimate gives the row some energy.
 fn work() {
-    let start = process_cpu_time().expect("getrusage works");
-    let mut x = 1u64;
-    while process_cpu_time().expect("getrusage works") - start < Duration::from_millis(3) {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-    }
-    std::hint::black_box(x);
+    burn_cpu(Duration::from_millis(3));
 }
 
 /// Writes the rows of [`ROWS`] to `dir/power_logs.csv` with a real meter; returns the path.
 pub fn sample_log(dir: &Path) -> PathBuf {
     let log = dir.join("power_logs.csv");
-    let meter = meter(&log);
+    let meter = estimate_meter(&log);
     for (project, package, algorithm) in ROWS {
         let meta = Metadata::new(package, algorithm)
             .project_name(project)
@@ -63,12 +45,7 @@ pub fn rows(log: &Path) -> Vec<Record> {
 
 /// The `pgadget` binary, with no `PGADGET_*` variable inherited from the test's environment.
 pub fn pgadget() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pgadget"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PGADGET_") {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = clean_command(env!("CARGO_BIN_EXE_pgadget"));
     cmd.env("PGADGET_OFFLINE", "1");
     cmd
 }
@@ -81,20 +58,10 @@ pub fn run(args: &[&str]) -> Output {
         .expect("the pgadget binary runs")
 }
 
-/// stdout as text.
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// stderr as text.
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// A log whose line 4 is not a valid row (lines 1-3: header and two good rows).
 pub fn malformed_log(dir: &Path) -> PathBuf {
     let log = dir.join("broken.csv");
-    let meter = meter(&log);
+    let meter = estimate_meter(&log);
     for _ in 0..2 {
         meter.measure_power(Metadata::new("linfa", "KMeans"), work);
     }

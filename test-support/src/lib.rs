@@ -1,0 +1,28 @@
+//! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, an MSR
+//! device), a meter that measures the same way on every machine, a CPU burner, child processes
+//! with a clean environment, and a scripted HTTP server on loopback. Not published.
+//!
+//! Every helper panics with a message on failure: a test that cannot set up its scene must
+//! fail, never pass without checking anything.
+
+pub mod child;
+pub mod cpu;
+pub mod http;
+pub mod meter;
+#[cfg(unix)]
+pub mod msr;
+pub mod powercap;
+#[cfg(unix)]
+pub mod user;
+
+use std::process::Output;
+
+/// What a child process printed on stdout, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a child process printed on stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -1,0 +1,47 @@
+//! Meters for tests: they measure the same way on every machine and never touch the network.
+
+use pgadget_runtime::config::EnvConfig;
+use pgadget_runtime::PowerMeter;
+use std::path::Path;
+
+/// An environment that selects the CPU-time estimate, whatever counters the machine has.
+pub fn estimate_env() -> EnvConfig {
+    EnvConfig {
+        sources: Some(vec!["estimate".into()]),
+        ..EnvConfig::default()
+    }
+}
+
+/// A meter writing to `log` with the estimate as its source and no country lookup.
+pub fn estimate_meter(log: &Path) -> PowerMeter {
+    meter_with(log, estimate_env())
+}
+
+/// A meter writing to `log`, configured by `env`, with no country lookup.
+pub fn meter_with(log: &Path, env: EnvConfig) -> PowerMeter {
+    PowerMeter::builder()
+        .environment(env)
+        .log_path(log)
+        .get_country(false)
+        .build()
+        .expect("a valid meter configuration")
+}
+
+/// A meter reading the simulated powercap tree at `root` (and nothing else), writing to `log`.
+pub fn powercap_meter(root: &Path, log: &Path) -> PowerMeter {
+    let meter = meter_with(
+        log,
+        EnvConfig {
+            powercap_root: Some(root.to_path_buf()),
+            sources: Some(vec!["powercap".into()]),
+            ..EnvConfig::default()
+        },
+    );
+    assert_eq!(
+        meter.energy_source(),
+        "powercap",
+        "the simulated tree at {} must be usable",
+        root.display()
+    );
+    meter
+}
