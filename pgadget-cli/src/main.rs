@@ -31,10 +31,12 @@ fn main() -> ExitCode {
     match Cli::parse() {
         Cli::Doctor => {
             let env = EnvConfig::from_env();
-            for problem in &env.problems {
+            let config = SourceConfig::from_env(&env, None, None);
+            for problem in env.problems.iter().chain(&config.problems()) {
                 eprintln!("pgadget: {problem}");
             }
-            let report = doctor::report(&SourceConfig::from_env(&env, None, None));
+            // The report opens with the features this binary was built with.
+            let report = doctor::report(&config);
             print!("{}", report.text);
             if report.only_estimate {
                 ExitCode::FAILURE

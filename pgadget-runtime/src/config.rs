@@ -2,8 +2,12 @@
 //!
 //! A value that cannot be used is never silently replaced: [`EnvConfig::problems`] lists each
 //! one with what was used instead, and the meter prints them once on stderr.
+//!
+//! This module depends on nothing else in the crate: what a value means to a part (which
+//! energy sources exist, where powercap lives by default) is that part's business. The names
+//! in `PGADGET_SOURCES`, for one, are checked against the table of sources
+//! (`energy::SourceConfig::problems`).
 
-use crate::energy::SOURCE_NAMES;
 use std::path::PathBuf;
 
 /// The log file (`PGADGET_LOG`).
@@ -36,10 +40,6 @@ pub const CPU_TDP: &str = "PGADGET_CPU_TDP";
 /// `<user cache dir>/pgadget`).
 pub const CACHE_DIR: &str = "PGADGET_CACHE_DIR";
 
-/// The default powercap root.
-pub const DEFAULT_POWERCAP_ROOT: &str = "/sys/class/powercap";
-/// The default MSR directory.
-pub const DEFAULT_MSR_DIR: &str = "/dev/cpu";
 /// The default geolocation service, as the seed used.
 pub const DEFAULT_GEO_URL: &str = "https://ipinfo.io/json";
 
@@ -96,20 +96,10 @@ impl EnvConfig {
             }
         });
         let sources = get(SOURCES).map(|raw| {
-            let names: Vec<String> = raw
-                .split(',')
+            raw.split(',')
                 .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
-                .collect();
-            for name in &names {
-                if !SOURCE_NAMES.contains(&name.as_str()) {
-                    problems.push(format!(
-                        "{SOURCES}: unknown energy source `{name}`; the known sources are {}",
-                        SOURCE_NAMES.join(", ")
-                    ));
-                }
-            }
-            names
+                .collect::<Vec<String>>()
         });
 
         EnvConfig {
@@ -201,12 +191,12 @@ mod tests {
 
     #[test]
     fn bad_values_are_reported_not_guessed() {
-        let c = cfg(&[(PUE, "0.8"), (CPU_TDP, "lots"), (SOURCES, "rapl")]);
+        let c = cfg(&[(PUE, "0.8"), (CPU_TDP, "lots")]);
         assert_eq!(c.pue, None);
         assert_eq!(c.cpu_tdp, None);
-        assert_eq!(c.problems.len(), 3, "{:?}", c.problems);
+        assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
         assert!(c.problems[0].contains("at least 1.0"));
-        assert!(c.problems[2].contains("powercap, msr"));
+        assert!(c.problems[1].contains("a power in watts"));
     }
 
     #[test]

@@ -44,20 +44,9 @@ impl fmt::Display for DataType {
 }
 
 /// A data type name that is not one of the five.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown data type `{0}`; expected one of: tabular, image, text, time series, other")]
 pub struct UnknownDataType(pub String);
-
-impl fmt::Display for UnknownDataType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown data type `{}`; expected one of: tabular, image, text, time series, other",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for UnknownDataType {}
 
 impl FromStr for DataType {
     type Err = UnknownDataType;

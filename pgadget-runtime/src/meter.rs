@@ -5,7 +5,6 @@ use crate::config::{self, EnvConfig};
 use crate::energy::{self, estimate, Begun, Detected, Reading, SourceConfig, SourceError};
 use crate::log::{self, LogWriter, Record};
 use crate::metadata::Metadata;
-use crate::proc_stat;
 use crate::report_once;
 use std::fmt;
 use std::path::PathBuf;
@@ -14,16 +13,34 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A configuration value that cannot be used.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+// The machine's busy CPU time, for "Process CPU Share": only Linux gives it (`/proc/stat`).
+#[cfg(target_os = "linux")]
+use crate::proc_stat as machine;
+#[cfg(not(target_os = "linux"))]
+use no_proc_stat as machine;
+
+/// Off Linux there is no reading of the machine's CPU time, so "Process CPU Share" stays
+/// empty.
+#[cfg(not(target_os = "linux"))]
+mod no_proc_stat {
+    use std::time::Duration;
+
+    pub(super) fn machine_busy_secs() -> Option<f64> {
+        None
+    }
+
+    pub(super) fn machine_busy_secs_recent() -> Option<f64> {
+        None
+    }
+
+    pub(super) fn tick() -> Duration {
+        Duration::ZERO
     }
 }
-
-impl std::error::Error for ConfigError {}
 
 /// Measures energy and writes one log row per measured call.
 ///
@@ -171,12 +188,14 @@ impl PowerMeterBuilder {
         } else {
             let source_config =
                 SourceConfig::from_env(&env, self.cpu_power_log_path, Some(cpu_tdp));
+            for problem in source_config.problems() {
+                report_once(&problem);
+            }
             let detected = energy::detect(&source_config);
             tell_about_sources(&detected);
             detected
         };
-        let get_country = self.get_country.unwrap_or(true) && !env.offline && !disabled;
-        let country = CountryLookup::start(&env, get_country);
+        let country = CountryLookup::start(&env, self.get_country);
         Ok(PowerMeter {
             inner: Arc::new(Inner {
                 disabled,
@@ -198,7 +217,7 @@ impl PowerMeterBuilder {
 }
 
 fn tell_about_sources(detected: &Detected) {
-    let only_estimate = detected.sources.iter().all(|s| s.name() == "estimate");
+    let only_estimate = detected.sources.iter().all(|s| s.name() == estimate::NAME);
     // Nothing failed: the estimate was chosen (PGADGET_SOURCES=estimate), nothing to tell.
     if !only_estimate || detected.unavailable.is_empty() {
         return;
@@ -230,7 +249,7 @@ impl PowerMeter {
             // The environment's bad values are dropped (and reported) by EnvConfig, so the
             // builder has nothing left to reject; keep a measuring meter regardless.
             Err(e) => {
-                report_once(&e.0);
+                report_once(&e.to_string());
                 PowerMeter::builder()
                     .environment(EnvConfig::default())
                     .build()
@@ -287,7 +306,7 @@ impl PowerMeter {
             return Measurement { state: None };
         }
         let datetime = chrono::Local::now().fixed_offset();
-        let machine_busy = proc_stat::machine_busy_secs_recent();
+        let machine_busy = machine::machine_busy_secs_recent();
         let cpu = estimate::process_cpu_time();
         let cpu_start = cpu.clone().unwrap_or_default();
         let begun = self
@@ -380,6 +399,20 @@ fn cpu_reading(cpu: Duration, joules: f64) -> Reading {
     }
 }
 
+/// The process's share of the machine's busy CPU time in a window, in 0..=1; `None` when the
+/// machine's clock did not advance (a window shorter than one tick) or cannot be read.
+fn cpu_share(
+    process_secs: f64,
+    machine_start: Option<f64>,
+    machine_end: Option<f64>,
+) -> Option<f64> {
+    let machine = machine_end? - machine_start?;
+    if machine <= 0.0 {
+        return None;
+    }
+    Some((process_secs / machine).clamp(0.0, 1.0))
+}
+
 /// Joules to milliwatt-hours.
 fn mwh(joules: f64) -> f64 {
     joules / 3.6
@@ -428,7 +461,7 @@ impl State {
         }
         // A window shorter than /proc/stat's tick has no meaningful share: skip its reading.
         let machine_end = match self.machine_busy {
-            Some(_) if elapsed >= proc_stat::tick() => proc_stat::machine_busy_secs(),
+            Some(_) if elapsed >= machine::tick() => machine::machine_busy_secs(),
             _ => None,
         };
         let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
@@ -478,7 +511,7 @@ impl State {
             energy_source: inner.label.clone(),
             process_cpu_secs: process_cpu,
             status,
-            cpu_share: proc_stat::share(process_cpu, self.machine_busy, machine_end),
+            cpu_share: cpu_share(process_cpu, self.machine_busy, machine_end),
             energy_note: notes.join("; "),
             row_id: log::row_id::next(),
             host: inner.host.clone(),
@@ -495,5 +528,18 @@ impl State {
         record.co2_g = measured
             .then(|| carbon::co2_grams(record.pue, record.carbon_energy_mwh(), location.intensity));
         record
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_share_is_clamped_and_undefined_without_ticks() {
+        assert_eq!(cpu_share(0.5, Some(10.0), Some(12.0)), Some(0.25));
+        assert_eq!(cpu_share(3.0, Some(10.0), Some(12.0)), Some(1.0));
+        assert_eq!(cpu_share(0.5, Some(10.0), Some(10.0)), None);
+        assert_eq!(cpu_share(0.5, None, Some(10.0)), None);
     }
 }

@@ -19,7 +19,8 @@ fn proc_stat() -> Option<&'static File> {
 }
 
 /// CPU time all CPUs spent busy (user, nice, system, irq, softirq, steal), in seconds, or
-/// `None` where `/proc/stat` is not there (macOS, Windows) or unreadable.
+/// `None` where `/proc/stat` is unreadable. (This module is Linux's alone: elsewhere the meter
+/// has no machine reading and leaves the share empty.)
 pub fn machine_busy_secs() -> Option<f64> {
     let mut buf = [0u8; FIRST_LINE_MAX];
     let n = read_at_start(proc_stat()?, &mut buf)?;
@@ -58,16 +59,10 @@ pub fn machine_busy_secs_recent() -> Option<f64> {
     machine_busy_secs()
 }
 
-#[cfg(unix)]
 fn read_at_start(file: &File, buf: &mut [u8]) -> Option<usize> {
     // procfs regenerates the file for a read at offset 0, so the same descriptor serves every
     // reading, from any thread.
     std::os::unix::fs::FileExt::read_at(file, buf, 0).ok()
-}
-
-#[cfg(not(unix))]
-fn read_at_start(_: &File, _: &mut [u8]) -> Option<usize> {
-    None
 }
 
 fn ticks_per_sec() -> f64 {
@@ -116,20 +111,6 @@ fn parse_busy_ticks(text: &str) -> Option<u64> {
     Some(fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7])
 }
 
-/// The process's share of the machine's busy CPU time in a window, in 0..=1; `None` when the
-/// machine's clock did not advance (a window shorter than one tick) or cannot be read.
-pub fn share(
-    process_secs: f64,
-    machine_start: Option<f64>,
-    machine_end: Option<f64>,
-) -> Option<f64> {
-    let machine = machine_end? - machine_start?;
-    if machine <= 0.0 {
-        return None;
-    }
-    Some((process_secs / machine).clamp(0.0, 1.0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,9 +127,7 @@ mod tests {
 
     #[test]
     fn the_machine_reading_advances_with_work() {
-        let Some(start) = machine_busy_secs() else {
-            return; // not Linux
-        };
+        let start = machine_busy_secs().expect("/proc/stat is readable on Linux");
         let began = std::time::Instant::now();
         let mut x = 0u64;
         while machine_busy_secs().unwrap() <= start {
@@ -163,9 +142,7 @@ mod tests {
 
     #[test]
     fn a_recent_reading_is_reused_and_an_old_one_is_not() {
-        let Some(first) = machine_busy_secs() else {
-            return; // not Linux
-        };
+        let first = machine_busy_secs().expect("/proc/stat is readable on Linux");
         // Stand in a reading that could not come from the file, then see who returns it.
         let marker = -1.0;
         *last_reading() = Some((Instant::now(), marker));
@@ -173,13 +150,5 @@ mod tests {
         *last_reading() = Some((Instant::now() - REUSE_WITHIN * 2, marker));
         let fresh = machine_busy_secs_recent().unwrap();
         assert!(fresh >= first, "{fresh} < {first}");
-    }
-
-    #[test]
-    fn share_is_clamped_and_undefined_without_ticks() {
-        assert_eq!(share(0.5, Some(10.0), Some(12.0)), Some(0.25));
-        assert_eq!(share(3.0, Some(10.0), Some(12.0)), Some(1.0));
-        assert_eq!(share(0.5, Some(10.0), Some(10.0)), None);
-        assert_eq!(share(0.5, None, Some(10.0)), None);
     }
 }

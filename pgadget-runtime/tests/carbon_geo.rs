@@ -6,6 +6,8 @@
 //! `child_process_writes_one_row`, which builds a meter from its environment and writes one
 //! row. The parent reads that row back with `get_logged_data` and the child's stderr.
 //! Scenarios that make no request run in-process.
+// The lookup and its cache exist only with the `geolocation` feature (on by default).
+#![cfg(feature = "geolocation")]
 
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::{get_logged_data, Metadata, PowerMeter, Record};

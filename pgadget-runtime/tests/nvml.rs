@@ -6,6 +6,8 @@
 //! not wait on the lock of the build that is running these tests). It takes a second or two.
 //! Each test loads its own copy of the library, told which GPUs to play by a `.gpus` file next
 //! to it, so tests running side by side in threads share neither state nor environment.
+// The NVML source exists only with the `nvml` feature (on by default).
+#![cfg(feature = "nvml")]
 
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::energy::nvml;
@@ -159,7 +161,7 @@ fn a_gpu_with_neither_counter_nor_power_is_named_not_counted_as_zero() {
 
     let driver = fake_driver("blind");
     let e = probe(&driver).expect_err("no GPU can be measured");
-    assert_eq!(e.source, "nvml");
+    assert_eq!(e.source_name, "nvml");
     assert!(
         e.what.contains("no GPU reports its energy or its power"),
         "{}",

@@ -3,6 +3,8 @@
 //!
 //! Root reads any file whatever its mode, so when the tests run as root the check runs in a
 //! child process (this test binary, re-run) that has dropped to `nobody` (uid 65534).
+// powercap, which this drives, is Linux-only.
+#![cfg(target_os = "linux")]
 
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::energy::{detect, SourceConfig};
@@ -35,7 +37,7 @@ fn check_fallback(root: &Path) -> String {
     let detected = detect(&SourceConfig::from_env(&env, None, None));
     assert_eq!(detected.label(), "estimate");
     let reason = &detected.unavailable[0];
-    assert_eq!(reason.source, "powercap");
+    assert_eq!(reason.source_name, "powercap");
     let energy = root.join("intel-rapl:0/energy_uj");
     assert!(
         reason.what.contains(&energy.display().to_string()),

@@ -12,6 +12,8 @@
 //! above what 1000 W (pgadget's bound on a domain's power) covers in one sampling period:
 //! that is what lets pgadget tell a real roll-over from a torn read of the file, which the
 //! simulation (unlike sysfs) can produce while it rewrites the value.
+// powercap, which this drives, is Linux-only.
+#![cfg(target_os = "linux")]
 
 use pgadget_runtime::{read_log, Metadata};
 use pgadget_test_support::meter::powercap_meter;

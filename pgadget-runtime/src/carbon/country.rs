@@ -1,35 +1,20 @@
 //! Turning what a person (or a geolocation service) calls a country into a table entry.
 
 use super::intensity::{countries, countries_without_data, CountryIntensity, IsoCountry};
-use std::fmt;
 
 /// Why a spelling did not give a country with a carbon-intensity figure.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum CountryError {
     /// A real ISO 3166 country, but the source has no figure for it.
+    #[error("the carbon-intensity table has no figure for {} ({})", .0.name, .0.alpha2)]
     NoData(&'static IsoCountry),
     /// Not a code or name of any country.
+    #[error(
+        "{0:?} is not a country pgadget knows (give an ISO 3166 alpha-2 code such as FR, an \
+         alpha-3 code such as FRA, or an English name such as France)"
+    )]
     Unknown(String),
 }
-
-impl fmt::Display for CountryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CountryError::NoData(c) => write!(
-                f,
-                "the carbon-intensity table has no figure for {} ({})",
-                c.name, c.alpha2
-            ),
-            CountryError::Unknown(s) => write!(
-                f,
-                "{s:?} is not a country pgadget knows (give an ISO 3166 alpha-2 code such as FR, \
-                 an alpha-3 code such as FRA, or an English name such as France)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for CountryError {}
 
 /// The key spellings are compared on: lower case, letters and digits only, so that case,
 /// spaces, hyphens, apostrophes and commas do not matter (`cote d'ivoire` = `Cote-d'Ivoire`).

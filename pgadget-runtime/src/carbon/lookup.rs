@@ -2,7 +2,7 @@
 //! request, else the world average.
 //!
 //! The request runs on a background thread started when the meter is built, at most once per
-//! process (a process-wide `OnceLock`, shared by every meter), bounded by [`LOOKUP_BOUND`].
+//! process (a process-wide `OnceLock`, shared by every meter), bounded by `LOOKUP_BOUND`.
 //! Rows never wait inside their measured window: the meter asks for the location after the
 //! window has closed. A row written before the answer waits for it until the bound has
 //! passed (counted from the start of the request, so at most once per process); a row that
@@ -12,24 +12,20 @@
 //! Offline (`get_country(false)` or `PGADGET_OFFLINE=1`) means no network: `PGADGET_COUNTRY`
 //! and a fresh cached answer are still used (they are already on the machine), otherwise the
 //! world average.
+//!
+//! The cache and the request come with the `geolocation` feature. Without it the country is
+//! `PGADGET_COUNTRY`, else the world average, and a user who asked for a lookup is told once
+//! why none is made.
 
-use super::cache::{self, CachedCountry};
-use super::country::{find_country, CountryError};
+use super::country::find_country;
+#[cfg(feature = "geolocation")]
+use super::country::CountryError;
+#[cfg(feature = "geolocation")]
+use super::geolocate::Shared;
 use super::intensity::world_average;
 use super::Location;
 use crate::config::{self, EnvConfig};
 use crate::report_once;
-use serde::Deserialize;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant};
-
-/// The longest the geolocation request may take, connection included.
-pub const LOOKUP_BOUND: Duration = Duration::from_secs(2);
-
-/// The largest geolocation answer read (ipinfo's is about 300 bytes).
-const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// Resolves the country for one meter.
 #[derive(Debug)]
@@ -42,15 +38,20 @@ enum Resolution {
     /// Known when the meter was built (configured, cached, offline, or a failed start).
     Fixed(Location),
     /// The process-wide request, which may still be running.
+    #[cfg(feature = "geolocation")]
     Pending(&'static Shared),
 }
 
 impl CountryLookup {
     /// Starts resolving the country, in this order: `env.country` (`PGADGET_COUNTRY`), a fresh
     /// answer cached in `env.cache_dir` (`PGADGET_CACHE_DIR`, default `<cache dir>/pgadget`),
-    /// one request to `env.geo_url` (`PGADGET_GEO_URL`, default ipinfo.io) when `get_country`
-    /// is true, else the world average. Never blocks on the network.
-    pub fn start(env: &EnvConfig, get_country: bool) -> Self {
+    /// one request to `env.geo_url` (`PGADGET_GEO_URL`, default ipinfo.io), else the world
+    /// average. Never blocks on the network.
+    ///
+    /// `get_country` is the builder's setting: `Some(false)` makes no request, `Some(true)`
+    /// asks for one, `None` leaves the default (a request unless `PGADGET_OFFLINE=1`). The
+    /// cache and the request need the `geolocation` feature.
+    pub fn start(env: &EnvConfig, get_country: Option<bool>) -> Self {
         if env.disable {
             return CountryLookup::fixed(world_average());
         }
@@ -69,6 +70,14 @@ impl CountryLookup {
             };
             return CountryLookup::fixed(location);
         }
+        let request = get_country.unwrap_or(true) && !env.offline;
+        CountryLookup::look_up(env, get_country, request)
+    }
+
+    /// A fresh cached answer, else the request when `request` allows one.
+    #[cfg(feature = "geolocation")]
+    fn look_up(env: &EnvConfig, _get_country: Option<bool>, request: bool) -> Self {
+        use super::cache;
         let cache_dir = cache::cache_dir(env.cache_dir.as_deref());
         if let Some(cached) = cache_dir
             .as_deref()
@@ -90,7 +99,7 @@ impl CountryLookup {
                 Err(CountryError::Unknown(_)) => {}
             }
         }
-        if !get_country {
+        if !request {
             return CountryLookup::fixed(world_average());
         }
         let url = env
@@ -102,6 +111,17 @@ impl CountryLookup {
         }
     }
 
+    /// No lookup in this build: the world average, and one line for a user who asked for a
+    /// lookup (`get_country(true)` or `PGADGET_GEO_URL`) saying why none is made.
+    #[cfg(not(feature = "geolocation"))]
+    fn look_up(env: &EnvConfig, get_country: Option<bool>, request: bool) -> Self {
+        let asked = get_country == Some(true) || env.geo_url.is_some();
+        if request && asked {
+            report_once(&not_built_in_message());
+        }
+        CountryLookup::fixed(world_average())
+    }
+
     fn fixed(location: Location) -> Self {
         CountryLookup {
             resolution: Resolution::Fixed(location),
@@ -111,220 +131,56 @@ impl CountryLookup {
     /// The location to charge a row to: the country when known, else the world average.
     ///
     /// While the process's lookup is still running this waits for it, but never past
-    /// [`LOOKUP_BOUND`] after the request started. Call it outside any measured window.
+    /// `LOOKUP_BOUND` after the request started. Call it outside any measured window.
     pub fn location(&self) -> Location {
         match &self.resolution {
             Resolution::Fixed(location) => *location,
+            #[cfg(feature = "geolocation")]
             Resolution::Pending(shared) => shared.wait(),
         }
     }
 }
 
-/// The process-wide request and its answer.
-#[derive(Debug)]
-struct Shared {
-    url: String,
-    deadline: Instant,
-    answer: Mutex<Option<Location>>,
-    answered: Condvar,
-    /// Whether this lookup has already told the user it fell back (one line per process).
-    reported: AtomicBool,
+/// What a build without the `geolocation` feature tells a user who asked for a lookup.
+#[cfg(not(feature = "geolocation"))]
+fn not_built_in_message() -> String {
+    format!(
+        "a country lookup was asked for, but this pgadget was built without its `geolocation` \
+         feature, so none is made; CO2 uses the world average ({:.0} gCO2e/kWh). Set {} (e.g. \
+         FR, FRA or France) to name the country, or build pgadget with the `geolocation` \
+         feature (on by default).",
+        world_average().intensity,
+        config::COUNTRY
+    )
 }
 
-static LOOKUP: OnceLock<Shared> = OnceLock::new();
-
-impl Shared {
-    /// The process's lookup, started by the first caller. Later callers share it whatever URL
-    /// they were configured with: a process asks once.
-    fn start(url: String, cache_dir: Option<PathBuf>) -> &'static Shared {
-        let mut first = false;
-        let shared = LOOKUP.get_or_init(|| {
-            first = true;
-            Shared::new(url, LOOKUP_BOUND)
-        });
-        if first {
-            let spawned = std::thread::Builder::new()
-                .name("pgadget-country".into())
-                .spawn(move || shared.run(cache_dir.as_deref()));
-            if let Err(e) = spawned {
-                shared.fail(&format!("could not start its thread ({e})"));
-            }
-        }
-        shared
-    }
-
-    fn new(url: String, bound: Duration) -> Shared {
-        Shared {
-            url,
-            deadline: Instant::now() + bound,
-            answer: Mutex::new(None),
-            answered: Condvar::new(),
-            reported: AtomicBool::new(false),
-        }
-    }
-
-    /// The request, on the background thread.
-    fn run(&'static self, cache_dir: Option<&std::path::Path>) {
-        let code = match geolocate(&self.url) {
-            Ok(code) => code,
-            Err(what) => return self.fail(&what),
-        };
-        let location = match find_country(&code) {
-            Ok(c) => c.location(),
-            Err(CountryError::NoData(c)) => {
-                self.report(&format!(
-                    "the country lookup at {} answered {} ({}), which has no carbon-intensity \
-                     figure; CO2 uses the world average. Set {} to charge another country's grid.",
-                    self.url,
-                    c.alpha2,
-                    c.name,
-                    config::COUNTRY
-                ));
-                world_average()
-            }
-            Err(CountryError::Unknown(_)) => {
-                return self.fail(&format!("it answered an unknown country code {code:?}"));
-            }
-        };
-        // Saved before the answer is handed out, so a short-lived process that writes one row
-        // and exits still leaves the answer for the next one.
-        if let Some(dir) = cache_dir {
-            let saved = cache::save(
-                dir,
-                &CachedCountry {
-                    country: code,
-                    saved: chrono::Utc::now(),
-                    url: self.url.clone(),
-                },
-            );
-            if let Err(e) = saved {
-                report_once(&format!(
-                    "could not cache the country ({e}); the next run will ask again. Set {} \
-                     to a writable directory or {} to avoid the lookup.",
-                    config::CACHE_DIR,
-                    config::COUNTRY
-                ));
-            }
-        }
-        self.settle(location);
-    }
-
-    fn settle(&self, location: Location) {
-        let mut answer = self.answer.lock().unwrap_or_else(|p| p.into_inner());
-        *answer = Some(location);
-        self.answered.notify_all();
-    }
-
-    /// Prints the lookup's fallback message, unless one was printed already (a row that gave up
-    /// waiting and the request's own timeout tell the same story).
-    fn report(&self, message: &str) {
-        if !self.reported.swap(true, Ordering::Relaxed) {
-            report_once(message);
-        }
-    }
-
-    fn fail(&self, what: &str) {
-        self.report(&format!(
-            "the country lookup at {} failed: {what}; CO2 uses the world average ({:.0} \
-             gCO2e/kWh). Set {} (e.g. FR, FRA or France) to name the country, or {}=1 to skip \
-             the lookup.",
-            self.url,
-            world_average().intensity,
-            config::COUNTRY,
-            config::OFFLINE
-        ));
-        self.settle(world_average());
-    }
-
-    fn wait(&self) -> Location {
-        let mut answer = self.answer.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(location) = *answer {
-                return location;
-            }
-            let now = Instant::now();
-            if now >= self.deadline {
-                break;
-            }
-            answer = match self.answered.wait_timeout(answer, self.deadline - now) {
-                Ok((guard, _)) => guard,
-                Err(p) => p.into_inner().0,
-            };
-        }
-        self.report(&format!(
-            "the country lookup at {} has not answered within {} s; rows written until it does \
-             use the world average. Set {} (e.g. FR, FRA or France) to name the country, or \
-             {}=1 to skip the lookup.",
-            self.url,
-            LOOKUP_BOUND.as_secs(),
-            config::COUNTRY,
-            config::OFFLINE
-        ));
-        world_average()
-    }
-}
-
-/// What the geolocation service answers; only `country` (ISO 3166 alpha-2) is used.
-#[derive(Deserialize)]
-struct GeoAnswer {
-    country: Option<String>,
-}
-
-/// One request to `url`; the alpha-2 code it answered, or what went wrong, said for a person.
-fn geolocate(url: &str) -> Result<String, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(LOOKUP_BOUND))
-        // HTTPS_PROXY / HTTP_PROXY / ALL_PROXY (and NO_PROXY), as other tools honour them.
-        .proxy(ureq::Proxy::try_from_env())
-        .user_agent(concat!("pgadget/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let mut response = agent.get(url).call().map_err(|e| match e {
-        ureq::Error::StatusCode(code) => format!("it answered HTTP {code}"),
-        ureq::Error::Timeout(_) => format!("no answer within {} s", LOOKUP_BOUND.as_secs()),
-        other => other.to_string(),
-    })?;
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_ANSWER_BYTES)
-        .read_to_string()
-        .map_err(|e| format!("its answer could not be read ({e})"))?;
-    let answer: GeoAnswer = serde_json::from_str(&body)
-        .map_err(|e| format!("its answer is not the JSON expected ({e})"))?;
-    match answer.country {
-        Some(code) if !code.trim().is_empty() => Ok(code.trim().to_ascii_uppercase()),
-        _ => Err("its answer has no `country` field".to_string()),
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, not(feature = "geolocation")))]
 mod tests {
     use super::*;
-    use crate::carbon::find_country;
 
     #[test]
-    fn rows_wait_until_the_deadline_once_then_take_a_late_answer() {
-        let shared = Shared::new("http://127.0.0.1:9/json".into(), Duration::from_millis(50));
-        // Before any answer: the row waits out the bound, then gets the world average.
-        assert_eq!(shared.wait(), world_average());
-        // Past the deadline nothing waits: still no answer, still the world average.
-        assert_eq!(shared.wait(), world_average());
-        // The answer arrives late: later rows use it.
-        shared.settle(find_country("NO").unwrap().location());
-        assert_eq!(shared.wait().iso, "NO");
+    fn without_geolocation_the_country_is_configured_or_the_world_average() {
+        let configured = EnvConfig {
+            country: Some("fra".into()),
+            ..EnvConfig::default()
+        };
+        let location = CountryLookup::start(&configured, Some(true)).location();
+        assert_eq!(location.iso, "FR");
+        let asked = EnvConfig {
+            geo_url: Some("http://127.0.0.1:9/json".into()),
+            ..EnvConfig::default()
+        };
+        let location = CountryLookup::start(&asked, Some(true)).location();
+        assert!(location.is_world_average());
+        let location = CountryLookup::start(&EnvConfig::default(), None).location();
+        assert!(location.is_world_average());
     }
 
     #[test]
-    fn a_waiting_row_takes_the_answer_as_soon_as_it_comes() {
-        let shared: &'static Shared = Box::leak(Box::new(Shared::new(
-            "http://127.0.0.1:9/json".into(),
-            // Far longer than the test: the row must be woken by the answer, not the bound.
-            Duration::from_secs(600),
-        )));
-        let row = std::thread::spawn(move || shared.wait());
-        std::thread::sleep(Duration::from_millis(20));
-        shared.settle(find_country("SE").unwrap().location());
-        assert_eq!(row.join().unwrap().iso, "SE");
+    fn the_message_says_why_and_what_to_do() {
+        let message = not_built_in_message();
+        assert!(message.contains("`geolocation` feature"), "{message}");
+        assert!(message.contains("PGADGET_COUNTRY"), "{message}");
+        assert!(message.contains("world average"), "{message}");
     }
 }

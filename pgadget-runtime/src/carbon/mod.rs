@@ -10,21 +10,27 @@
 //!   CC BY 4.0; see `DATA.md` beside this file) and the world average.
 //! - [`find_country`]: alpha-2, alpha-3 or English name, in any case.
 //! - [`CountryLookup`]: `PGADGET_COUNTRY`, else a cached answer, else one IP-geolocation
-//!   request (at most once per process, off the measured path), else the world average.
+//!   request (at most once per process, off the measured path), else the world average. The
+//!   cache and the request come with the `geolocation` feature.
 //!
 //! A row whose country is unknown is charged at the world average and says so: ISO `WORLD`,
 //! Country `World average`. pgadget never guesses a country.
 
+#[cfg(feature = "geolocation")]
 pub mod cache;
 mod country;
+#[cfg(feature = "geolocation")]
+mod geolocate;
 #[doc = include_str!("DATA.md")]
 pub mod intensity;
 mod lookup;
 mod table;
 
 pub use country::{find_country, CountryError};
+#[cfg(feature = "geolocation")]
+pub use geolocate::LOOKUP_BOUND;
 pub use intensity::{countries, provenance, world_average, CountryIntensity};
-pub use lookup::{CountryLookup, LOOKUP_BOUND};
+pub use lookup::CountryLookup;
 
 /// Where the energy was used and how much CO2 a kWh of its grid stands for.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -122,7 +128,7 @@ mod tests {
                 country: Some(spelling.into()),
                 ..EnvConfig::default()
             };
-            let location = CountryLookup::start(&env, true).location();
+            let location = CountryLookup::start(&env, Some(true)).location();
             assert_eq!((location.iso, location.country), ("FR", "France"));
             assert_eq!(location.intensity, 56.039);
         }
@@ -136,7 +142,7 @@ mod tests {
             geo_url: Some("http://127.0.0.1:9/never".into()),
             ..EnvConfig::default()
         };
-        let location = CountryLookup::start(&env, true).location();
+        let location = CountryLookup::start(&env, Some(true)).location();
         assert!(location.is_world_average());
         assert_eq!((location.iso, location.country), ("WORLD", "World average"));
     }
@@ -149,11 +155,12 @@ mod tests {
             ..EnvConfig::default()
         };
         assert_eq!(
-            CountryLookup::start(&env, false).location(),
+            CountryLookup::start(&env, Some(false)).location(),
             world_average()
         );
     }
 
+    #[cfg(feature = "geolocation")]
     #[test]
     fn offline_uses_a_fresh_cached_answer() {
         let dir = tempfile::tempdir().unwrap();
@@ -170,6 +177,6 @@ mod tests {
             cache_dir: Some(dir.path().to_path_buf()),
             ..EnvConfig::default()
         };
-        assert_eq!(CountryLookup::start(&env, false).location().iso, "DE");
+        assert_eq!(CountryLookup::start(&env, Some(false)).location().iso, "DE");
     }
 }

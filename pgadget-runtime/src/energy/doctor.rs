@@ -13,7 +13,9 @@
 //! estimate: not needed (powercap measures the CPU)
 //! ```
 
-use super::{Detected, SourceConfig, SOURCE_NAMES};
+use super::sources::entry;
+use super::{estimate, Detected, SourceConfig, SourceEntry, SourceKind, SOURCE_TABLE};
+use crate::FEATURES;
 use std::fmt::Write as _;
 
 /// The report `pgadget doctor` prints.
@@ -30,60 +32,89 @@ pub fn report(config: &SourceConfig) -> DoctorReport {
     render(config.forced.as_deref(), &super::detect(config))
 }
 
+/// The first lines of the report: which optional features this build has, and what the
+/// missing ones mean.
+fn features() -> String {
+    let on: Vec<&str> = FEATURES
+        .iter()
+        .filter(|f| f.enabled)
+        .map(|f| f.name)
+        .collect();
+    let mut text = format!(
+        "Built with the features: {}\n",
+        if on.is_empty() {
+            "none".to_string()
+        } else {
+            on.join(", ")
+        }
+    );
+    for feature in FEATURES.iter().filter(|f| !f.enabled) {
+        let _ = writeln!(text, "Built without {}: {}", feature.name, feature.without);
+    }
+    text.push('\n');
+    text
+}
+
 /// Writes the report for what detection found; `forced` is `PGADGET_SOURCES`, when set.
 pub fn render(forced: Option<&[String]>, detected: &Detected) -> DoctorReport {
-    let mut text = String::from("Energy sources, in detection order:\n\n");
-    let order: Vec<&str> = match forced {
-        Some(names) => names
-            .iter()
-            .map(String::as_str)
-            .filter(|n| SOURCE_NAMES.contains(n))
-            .collect(),
-        None => SOURCE_NAMES.to_vec(),
+    let mut text = features();
+    text.push_str("Energy sources, in detection order:\n\n");
+    let order: Vec<&SourceEntry> = match forced {
+        Some(names) => names.iter().filter_map(|n| entry(n)).collect(),
+        None => SOURCE_TABLE.iter().collect(),
     };
     let cpu_source = detected
         .sources
         .iter()
-        .find(|s| s.kind() == super::SourceKind::Cpu)
+        .find(|s| s.kind() == SourceKind::Cpu)
         .map(|s| s.name());
 
-    for name in &order {
-        if let Some(source) = detected.sources.iter().find(|s| s.name() == *name) {
+    for entry in &order {
+        let name = entry.name;
+        if let Some(source) = detected.sources.iter().find(|s| s.name() == name) {
             let _ = writeln!(text, "{name}: available, in use");
             for line in source.describe() {
                 let _ = writeln!(text, "  {line}");
             }
-        } else if let Some(reason) = detected.unavailable.iter().find(|e| e.source == *name) {
+        } else if let Some(reason) = detected.unavailable.iter().find(|e| e.source_name == name) {
             let _ = writeln!(text, "{name}: unavailable");
             let _ = writeln!(text, "  why: {}", reason.what);
             if let Some(remedy) = &reason.remedy {
                 let _ = writeln!(text, "  to do: {remedy}");
             }
+            let _ = writeln!(text, "  set with: {}", entry.settings.join(", "));
         } else {
             let cpu = cpu_source.unwrap_or("another source");
-            if *name == "estimate" {
+            if name == estimate::NAME {
                 let _ = writeln!(text, "{name}: not needed ({cpu} measures the CPU)");
             } else {
                 let _ = writeln!(text, "{name}: not used ({cpu} already measures the CPU)");
             }
         }
     }
-    for name in SOURCE_NAMES.iter().filter(|n| !order.contains(n)) {
-        let _ = writeln!(text, "{name}: not tried (PGADGET_SOURCES does not name it)");
+    for entry in SOURCE_TABLE
+        .iter()
+        .filter(|e| !order.iter().any(|o| o.name == e.name))
+    {
+        let _ = writeln!(
+            text,
+            "{}: not tried (PGADGET_SOURCES does not name it)",
+            entry.name
+        );
     }
     // Reasons that belong to no source, such as an unknown name in PGADGET_SOURCES.
     for reason in detected
         .unavailable
         .iter()
-        .filter(|e| !SOURCE_NAMES.contains(&e.source))
+        .filter(|e| entry(e.source_name).is_none())
     {
-        let _ = writeln!(text, "{}: {}", reason.source, reason.what);
+        let _ = writeln!(text, "{}: {}", reason.source_name, reason.what);
         if let Some(remedy) = &reason.remedy {
             let _ = writeln!(text, "  to do: {remedy}");
         }
     }
 
-    let only_estimate = detected.sources.iter().all(|s| s.name() == "estimate");
+    let only_estimate = detected.sources.iter().all(|s| s.name() == estimate::NAME);
     let label = detected.label();
     text.push('\n');
     if label.is_empty() {
@@ -96,7 +127,7 @@ pub fn render(forced: Option<&[String]>, detected: &Detected) -> DoctorReport {
             "Only the estimate is available: CPU energy will be estimated from the process's \
              CPU time, not measured. Act on one of the reasons above to measure it.\n",
         );
-    } else if cpu_source == Some("estimate") {
+    } else if cpu_source == Some(estimate::NAME) {
         text.push_str(
             "No CPU counter is readable: CPU energy will be estimated from the process's CPU \
              time; the other sources above are measured.\n",
@@ -145,13 +176,17 @@ mod tests {
         assert!(!report.only_estimate);
         assert_eq!(
             report.text,
-            "Energy sources, in detection order:\n\n\
+            format!(
+                "{}Energy sources, in detection order:\n\n\
              powercap: available, in use\n  powercap found this\n\
              msr: not used (powercap already measures the CPU)\n\
              powerlog: unavailable\n  why: PowerLog runs on macOS\n\
+             \x20 set with: PowerMeter::builder().cpu_power_log_path(..)\n\
              nvml: available, in use\n  nvml found this\n\
              estimate: not needed (powercap measures the CPU)\n\
-             \nEnergy Source in new rows: powercap+nvml\n"
+             \nEnergy Source in new rows: powercap+nvml\n",
+                features()
+            )
         );
     }
 
@@ -172,11 +207,28 @@ mod tests {
         let text = &report.text;
         assert!(text.contains(
             "nvml: unavailable\n  why: no NVIDIA driver (libnvidia-ml.so not found)\n  \
-             to do: nothing to do without an NVIDIA GPU\n"
+             to do: nothing to do without an NVIDIA GPU\n  set with: PGADGET_NVML_LIB\n"
         ));
         assert!(text.contains("estimate: available, in use\n"));
         assert!(text.contains("powercap: not tried (PGADGET_SOURCES does not name it)\n"));
         assert!(text.contains("pgadget: unknown energy source `rapl`"));
         assert!(text.contains("Only the estimate is available"));
+    }
+
+    #[test]
+    fn the_report_opens_with_the_features_of_this_build() {
+        let text = render(None, &Detected::default()).text;
+        let first = text.lines().next().unwrap_or_default();
+        for feature in FEATURES {
+            let listed = first
+                .strip_prefix("Built with the features: ")
+                .is_some_and(|list| list.split(", ").any(|f| f == feature.name));
+            assert_eq!(listed, feature.enabled, "{first}");
+            let explained = text.contains(&format!(
+                "Built without {}: {}\n",
+                feature.name, feature.without
+            ));
+            assert_eq!(explained, !feature.enabled, "{text}");
+        }
     }
 }

@@ -4,8 +4,12 @@
 //! logical CPU busy for a second is charged `TDP / logical CPUs` joules. It ignores idle power,
 //! turbo and memory, and it is labelled `estimate` in every row it produces.
 
-use super::{EnergySource, Reading, SourceError, SourceKind};
+use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The name written in "Energy Source".
+pub const NAME: &str = "estimate";
 
 /// The TDP assumed when neither `PGADGET_CPU_TDP` nor the builder gives one: 65 W, the rated
 /// power of most current desktop CPUs (laptop parts are lower, server parts higher).
@@ -19,7 +23,14 @@ pub struct Estimate {
     logical_cpus: usize,
 }
 
+/// The estimate, with the TDP from `PGADGET_CPU_TDP` or the builder. It always opens: it is
+/// what stands in when no counter can be read.
+pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError> {
+    Ok(Arc::new(Estimate::new(config.cpu_tdp_watts)))
+}
+
 impl Estimate {
+    /// The estimate for a CPU whose TDP is `tdp_watts`, shared by its logical CPUs.
     pub fn new(tdp_watts: f64) -> Self {
         let logical_cpus = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -32,35 +43,123 @@ impl Estimate {
     }
 }
 
-/// The CPU time (user + system) this process and its waited-for children have used so far,
-/// from `getrusage`. Children count so that `pgadget run` and functions that run and wait for
-/// subprocesses are charged for the work they caused.
+/// The CPU time (user + system) this process has used so far, and on Unix that of its
+/// waited-for children too.
+///
+/// - Unix (Linux, macOS, the BSDs): `getrusage` for the process and for its children, so that
+///   `pgadget run` and functions that run and wait for subprocesses are charged for the work
+///   they caused.
+/// - Windows: `GetProcessTimes` for the process alone. Windows keeps no total for children a
+///   process has waited for, so a subprocess's work is not counted there.
+/// - Anywhere else: an error saying the system gives no CPU time, so the estimate (and
+///   "Process CPU Time") has nothing to work from rather than a made-up 0.
 pub fn process_cpu_time() -> Result<Duration, SourceError> {
-    Ok(rusage(libc::RUSAGE_SELF)? + rusage(libc::RUSAGE_CHILDREN)?)
+    os::process_cpu_time()
 }
 
-fn rusage(who: libc::c_int) -> Result<Duration, SourceError> {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage writes a `struct rusage` into the pointer it is given, which points at
-    // memory large enough for one; RUSAGE_SELF and RUSAGE_CHILDREN are valid `who` values.
-    let rc = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
-    if rc != 0 {
-        return Err(SourceError::new(
-            "estimate",
-            format!("getrusage failed: {}", std::io::Error::last_os_error()),
-        ));
+#[cfg(windows)]
+use get_process_times as os;
+#[cfg(unix)]
+use getrusage as os;
+#[cfg(not(any(unix, windows)))]
+use no_cpu_time as os;
+
+/// Unix: `getrusage` for the process and for its waited-for children.
+#[cfg(unix)]
+mod getrusage {
+    use super::{SourceError, NAME};
+    use std::time::Duration;
+
+    pub(super) fn process_cpu_time() -> Result<Duration, SourceError> {
+        Ok(rusage(libc::RUSAGE_SELF)? + rusage(libc::RUSAGE_CHILDREN)?)
     }
-    // SAFETY: getrusage returned 0, so it filled the struct.
-    let usage = unsafe { usage.assume_init() };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    Ok(tv(usage.ru_utime) + tv(usage.ru_stime))
+
+    fn rusage(who: libc::c_int) -> Result<Duration, SourceError> {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a `struct rusage` into the pointer it is given, which points
+        // at memory large enough for one; RUSAGE_SELF and RUSAGE_CHILDREN are valid `who`
+        // values.
+        let rc = unsafe { libc::getrusage(who, usage.as_mut_ptr()) };
+        if rc != 0 {
+            return Err(SourceError::new(
+                NAME,
+                format!("getrusage failed: {}", std::io::Error::last_os_error()),
+            ));
+        }
+        // SAFETY: getrusage returned 0, so it filled the struct.
+        let usage = unsafe { usage.assume_init() };
+        let tv = |t: libc::timeval| {
+            Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+        };
+        Ok(tv(usage.ru_utime) + tv(usage.ru_stime))
+    }
+}
+
+/// Windows: `GetProcessTimes` for the process alone.
+#[cfg(windows)]
+mod get_process_times {
+    use super::{SourceError, NAME};
+    use std::time::Duration;
+    use windows_sys::Win32::Foundation::FILETIME;
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, GetProcessTimes};
+
+    pub(super) fn process_cpu_time() -> Result<Duration, SourceError> {
+        let (mut created, mut exited, mut kernel, mut user) = (
+            FILETIME::default(),
+            FILETIME::default(),
+            FILETIME::default(),
+            FILETIME::default(),
+        );
+        // SAFETY: GetCurrentProcess returns a pseudo-handle that is always valid for the
+        // calling process and needs no closing; GetProcessTimes writes one FILETIME through
+        // each of the four pointers, which point at FILETIMEs we own.
+        let ok = unsafe {
+            GetProcessTimes(
+                GetCurrentProcess(),
+                &mut created,
+                &mut exited,
+                &mut kernel,
+                &mut user,
+            )
+        };
+        if ok == 0 {
+            return Err(SourceError::new(
+                NAME,
+                format!(
+                    "GetProcessTimes failed: {}",
+                    std::io::Error::last_os_error()
+                ),
+            ));
+        }
+        // Kernel and user times are counts of 100-nanosecond intervals.
+        let ticks = |t: FILETIME| (u64::from(t.dwHighDateTime) << 32) | u64::from(t.dwLowDateTime);
+        Ok(Duration::from_nanos(
+            (ticks(kernel) + ticks(user)).saturating_mul(100),
+        ))
+    }
+}
+
+/// Elsewhere: no CPU time, said as an error.
+#[cfg(not(any(unix, windows)))]
+mod no_cpu_time {
+    use super::{SourceError, NAME};
+    use std::time::Duration;
+
+    pub(super) fn process_cpu_time() -> Result<Duration, SourceError> {
+        Err(SourceError::new(
+            NAME,
+            format!(
+                "pgadget cannot read a process's CPU time on {}, so there is no CPU time to \
+                 estimate energy from",
+                std::env::consts::OS
+            ),
+        ))
+    }
 }
 
 impl EnergySource for Estimate {
     fn name(&self) -> &'static str {
-        "estimate"
+        NAME
     }
 
     fn kind(&self) -> SourceKind {
@@ -80,10 +179,18 @@ impl EnergySource for Estimate {
     }
 
     fn describe(&self) -> Vec<String> {
-        vec![format!(
+        let mut lines = vec![format!(
             "process CPU time x {:.2} W per logical CPU (TDP {} W / {} logical CPUs)",
             self.watts_per_cpu, self.tdp_watts, self.logical_cpus
-        )]
+        )];
+        if cfg!(windows) {
+            lines.push(
+                "the process's own CPU time (GetProcessTimes): Windows does not count the \
+                 subprocesses it waited for"
+                    .into(),
+            );
+        }
+        lines
     }
 }
 
@@ -91,6 +198,7 @@ impl EnergySource for Estimate {
 mod tests {
     use super::*;
 
+    #[cfg(any(unix, windows))]
     #[test]
     fn busy_work_is_charged_tdp_share_per_cpu_second() {
         let source = Estimate::new(40.0);

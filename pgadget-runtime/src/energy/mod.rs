@@ -1,4 +1,11 @@
-//! Energy sources: one file per source behind [`EnergySource`], and the detection order.
+//! Energy sources: one file per source behind [`EnergySource`], and one table of them.
+//!
+//! [`SOURCE_TABLE`] (in `sources.rs`) lists every source with its name, its kind, how it is
+//! probed and what configures it; detection, `PGADGET_SOURCES`, `pgadget doctor` and the
+//! check of source names all read it. A new source is a new file here and one row there.
+//! powercap and the MSRs share their RAPL plumbing (`rapl.rs`) and are Linux-only: elsewhere
+//! their rows remain and their probe says "Linux only". NVML needs the `nvml` feature; without
+//! it its row's probe says it was not built in.
 //!
 //! Every source reports *cumulative* energy in joules per domain since an arbitrary origin
 //! (a [`Reading`]); a measurement window is the difference of two readings. Sources whose
@@ -7,16 +14,23 @@
 
 pub mod doctor;
 pub mod estimate;
+#[cfg(target_os = "linux")]
 pub mod msr;
+#[cfg(feature = "nvml")]
 pub mod nvml;
+#[cfg(target_os = "linux")]
 pub mod powercap;
 pub mod powerlog;
+#[cfg(target_os = "linux")]
+mod rapl;
 pub mod sampler;
+mod sources;
+
+pub use sources::{detect, source_names, Detected, SourceEntry, SOURCE_TABLE};
 
 use std::any::Any;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Cumulative energy in joules for each domain a source can see; `None` for a domain the source
 /// does not measure (which the log writes as an empty cell, never as a made-up 0).
@@ -72,42 +86,41 @@ pub enum Begun {
 }
 
 /// Why a source cannot measure, and what the user can do about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{source_name}: {what}{}", remedy_suffix(.remedy))]
+#[non_exhaustive]
 pub struct SourceError {
-    /// The source's name, as in "Energy Source" (`powercap`, `msr`, ...).
-    pub source: &'static str,
+    /// The source's name, as in "Energy Source" (`powercap`, `msr`, ...), or `pgadget` for a
+    /// problem with the list of sources itself.
+    pub source_name: &'static str,
     /// What failed, naming the path or call.
     pub what: String,
     /// What to do about it, when there is something to do.
     pub remedy: Option<String>,
 }
 
+fn remedy_suffix(remedy: &Option<String>) -> String {
+    remedy
+        .as_ref()
+        .map_or_else(String::new, |r| format!("; {r}"))
+}
+
 impl SourceError {
-    pub fn new(source: &'static str, what: impl Into<String>) -> Self {
+    /// The source `source_name` cannot measure because of `what`.
+    pub fn new(source_name: &'static str, what: impl Into<String>) -> Self {
         SourceError {
-            source,
+            source_name,
             what: what.into(),
             remedy: None,
         }
     }
 
+    /// Adds what the user can do about it.
     pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
         self.remedy = Some(remedy.into());
         self
     }
 }
-
-impl fmt::Display for SourceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.source, self.what)?;
-        if let Some(remedy) = &self.remedy {
-            write!(f, "; {remedy}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for SourceError {}
 
 /// Which kind of energy a source measures; at most one CPU source is used at a time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,23 +191,6 @@ pub struct SourceConfig {
     pub forced: Option<Vec<String>>,
 }
 
-/// What detection found: the sources in use and, for each one that was not usable, why.
-#[derive(Debug, Default)]
-pub struct Detected {
-    /// The sources in use: at most one CPU source, then any GPU sources.
-    pub sources: Vec<Arc<dyn EnergySource>>,
-    /// Each source that was tried and could not be used, with its reason.
-    pub unavailable: Vec<SourceError>,
-}
-
-impl Detected {
-    /// The value of "Energy Source": the names of the sources in use, joined by `+`.
-    pub fn label(&self) -> String {
-        let names: Vec<&str> = self.sources.iter().map(|s| s.name()).collect();
-        names.join("+")
-    }
-}
-
 impl SourceConfig {
     /// Where each source looks, from the environment (and the builder's `cpu_power_log_path`
     /// and TDP where given).
@@ -203,15 +199,10 @@ impl SourceConfig {
         powerlog_path: Option<PathBuf>,
         cpu_tdp_watts: Option<f64>,
     ) -> Self {
+        let (default_powercap_root, default_msr_dir) = linux_defaults();
         SourceConfig {
-            powercap_root: env
-                .powercap_root
-                .clone()
-                .unwrap_or_else(|| crate::config::DEFAULT_POWERCAP_ROOT.into()),
-            msr_dir: env
-                .msr_dir
-                .clone()
-                .unwrap_or_else(|| crate::config::DEFAULT_MSR_DIR.into()),
+            powercap_root: env.powercap_root.clone().unwrap_or(default_powercap_root),
+            msr_dir: env.msr_dir.clone().unwrap_or(default_msr_dir),
             nvml_lib: env.nvml_lib.clone(),
             powerlog_path,
             cpu_tdp_watts: cpu_tdp_watts
@@ -220,161 +211,22 @@ impl SourceConfig {
             forced: env.sources.clone(),
         }
     }
+
+    /// What is wrong with `PGADGET_SOURCES`: one message per name that is no known source,
+    /// each with the known ones.
+    pub fn problems(&self) -> Vec<String> {
+        sources::unknown_names(self.forced.as_deref().unwrap_or_default())
+    }
 }
 
-/// All source names pgadget knows, in detection order.
-pub const SOURCE_NAMES: [&str; 5] = ["powercap", "msr", "powerlog", "nvml", "estimate"];
-
-/// Finds the sources to use: the first CPU source that works, in detection order, plus NVML
-/// when a GPU is there; the estimate when no CPU counter can be read.
-///
-/// The order is powercap, msr, powerlog, nvml, estimate, or `PGADGET_SOURCES` when set. A CPU
-/// source after the first working one is not even opened (so it starts no sampler). When a
-/// forced list names no CPU source that works, the estimate stands in and `unavailable` says
-/// why.
-pub fn detect(config: &SourceConfig) -> Detected {
-    let mut found = Detected::default();
-    let order: Vec<String> = match &config.forced {
-        Some(names) => names.clone(),
-        None => SOURCE_NAMES.iter().map(|s| s.to_string()).collect(),
-    };
-    let mut have_cpu = false;
-    for name in &order {
-        let probed: Result<Arc<dyn EnergySource>, SourceError> = match name.as_str() {
-            "powercap" | "msr" | "powerlog" | "estimate" if have_cpu => continue,
-            "powercap" => powercap::probe(config).map(|s| Arc::new(s) as Arc<dyn EnergySource>),
-            "msr" => msr::probe(config).map(|s| Arc::new(s) as Arc<dyn EnergySource>),
-            "estimate" => Ok(Arc::new(estimate::Estimate::new(config.cpu_tdp_watts))),
-            "powerlog" => powerlog::probe(config),
-            "nvml" => nvml::probe(config),
-            other => Err(SourceError::new(
-                "pgadget",
-                format!("unknown energy source `{other}` in PGADGET_SOURCES"),
-            )
-            .with_remedy(format!("choose among {}", SOURCE_NAMES.join(", ")))),
-        };
-        match probed {
-            Ok(source) => {
-                if source.kind() == SourceKind::Cpu {
-                    if have_cpu {
-                        continue;
-                    }
-                    have_cpu = true;
-                }
-                found.sources.push(source);
-            }
-            Err(e) => found.unavailable.push(e),
-        }
-    }
-    if !have_cpu {
-        found.unavailable.push(
-            SourceError::new(
-                "pgadget",
-                format!(
-                    "PGADGET_SOURCES={} names no CPU energy source that works here, so CPU \
-                     energy is estimated from CPU time",
-                    order.join(",")
-                ),
-            )
-            .with_remedy("add a working source, or `estimate`, to PGADGET_SOURCES"),
-        );
-        // The estimate goes first: it is the CPU source, any GPU source follows it.
-        found
-            .sources
-            .insert(0, Arc::new(estimate::Estimate::new(config.cpu_tdp_watts)));
-    }
-    found
+/// The default powercap root and MSR directory.
+#[cfg(target_os = "linux")]
+fn linux_defaults() -> (PathBuf, PathBuf) {
+    (powercap::DEFAULT_ROOT.into(), msr::DEFAULT_DIR.into())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-    use std::os::unix::fs::FileExt;
-    use std::path::Path;
-
-    fn config(powercap: &Path, msr: &Path, forced: &[&str]) -> SourceConfig {
-        SourceConfig {
-            powercap_root: powercap.to_path_buf(),
-            msr_dir: msr.to_path_buf(),
-            nvml_lib: None,
-            powerlog_path: None,
-            cpu_tdp_watts: 65.0,
-            forced: Some(forced.iter().map(|s| s.to_string()).collect()),
-        }
-    }
-
-    fn package_zone(root: &Path) {
-        let d = root.join("intel-rapl:0");
-        fs::create_dir_all(&d).unwrap();
-        fs::write(d.join("name"), "package-0\n").unwrap();
-        fs::write(d.join("energy_uj"), "1000\n").unwrap();
-        fs::write(d.join("max_energy_range_uj"), "262143328850\n").unwrap();
-    }
-
-    fn intel_msr(dir: &Path) {
-        fs::create_dir_all(dir.join("0")).unwrap();
-        let f = fs::File::create(dir.join("0/msr")).unwrap();
-        f.write_all_at(&0x000A_0E03u64.to_le_bytes(), 0x606)
-            .unwrap();
-        f.write_all_at(&1234u64.to_le_bytes(), 0x611).unwrap();
-    }
-
-    #[test]
-    fn powercap_comes_first_and_msr_is_then_not_opened() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
-        package_zone(&pc);
-        intel_msr(&msr);
-        let d = detect(&config(&pc, &msr, &["powercap", "msr", "estimate"]));
-        assert_eq!(d.label(), "powercap");
-        assert!(d.unavailable.is_empty(), "{:?}", d.unavailable);
-    }
-
-    #[test]
-    fn an_unreadable_energy_file_falls_back_to_msr_with_the_reason() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
-        package_zone(&pc);
-        // Tests run as root, whom chmod cannot lock out: a directory cannot be read either.
-        let energy = pc.join("intel-rapl:0/energy_uj");
-        fs::remove_file(&energy).unwrap();
-        fs::create_dir(&energy).unwrap();
-        intel_msr(&msr);
-        let d = detect(&config(&pc, &msr, &["powercap", "msr", "estimate"]));
-        assert_eq!(d.label(), "msr");
-        assert_eq!(d.unavailable.len(), 1);
-        assert_eq!(d.unavailable[0].source, "powercap");
-        assert!(d.unavailable[0].what.contains("intel-rapl:0/energy_uj"));
-    }
-
-    #[test]
-    fn nothing_readable_falls_back_to_the_estimate_with_every_reason() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
-        let d = detect(&config(&pc, &msr, &["powercap", "msr", "estimate"]));
-        assert_eq!(d.label(), "estimate");
-        let sources: Vec<&str> = d.unavailable.iter().map(|e| e.source).collect();
-        assert_eq!(sources, ["powercap", "msr"]);
-        assert!(d.unavailable.iter().all(|e| e.remedy.is_some()));
-    }
-
-    #[test]
-    fn a_forced_list_without_a_working_cpu_source_still_gets_the_estimate() {
-        let tmp = tempfile::tempdir().unwrap();
-        let d = detect(&config(tmp.path(), tmp.path(), &["msr"]));
-        assert_eq!(d.label(), "estimate");
-        let last = d.unavailable.last().unwrap();
-        assert!(last.what.contains("PGADGET_SOURCES=msr"), "{last}");
-    }
-
-    #[test]
-    fn a_forced_order_is_followed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (pc, msr) = (tmp.path().join("powercap"), tmp.path().join("msr"));
-        package_zone(&pc);
-        intel_msr(&msr);
-        let d = detect(&config(&pc, &msr, &["msr", "powercap"]));
-        assert_eq!(d.label(), "msr");
-    }
+/// Off Linux, powercap and the MSRs are never opened: their paths stay empty.
+#[cfg(not(target_os = "linux"))]
+fn linux_defaults() -> (PathBuf, PathBuf) {
+    (PathBuf::new(), PathBuf::new())
 }

@@ -6,7 +6,8 @@
 //! are per package, so one CPU per package is read. Their low 32 bits count energy in units of
 //! `1 / 2^ESU` joules, ESU being bits 12:8 of the unit register, and roll over at 2^32 units.
 
-use super::sampler::{Counter, CounterSet, DomainKind, RawCounter, Sampler, GENEROUS_WATTS};
+use super::rapl::{self, Access, RaplCounters};
+use super::sampler::{Counter, DomainKind, RawCounter, GENEROUS_WATTS};
 use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -137,26 +138,17 @@ impl RawCounter for MsrCounter {
 
 /// Why an MSR device could not be used, and what to do about it.
 pub fn access_error(path: &Path, e: &io::Error) -> SourceError {
-    match e.kind() {
-        io::ErrorKind::PermissionDenied => SourceError::new(
-            SOURCE,
-            format!(
-                "{} can be opened only by root (reading MSRs needs CAP_SYS_RAWIO as well as \
-                 read access to the device)",
-                path.display()
-            ),
-        )
-        .with_remedy(
-            "run as root, or give the program the capability (`sudo setcap cap_sys_rawio=ep \
-             <program>`) and its user read access to /dev/cpu/*/msr; the msr module must be \
-             loaded (`sudo modprobe msr`)",
-        ),
-        io::ErrorKind::NotFound => {
-            SourceError::new(SOURCE, format!("{} does not exist", path.display()))
-                .with_remedy("load the msr driver: `sudo modprobe msr` (and run as root)")
-        }
-        _ => SourceError::new(SOURCE, format!("cannot read {}: {e}", path.display())),
+    Access {
+        source: SOURCE,
+        denied: "can be opened only by root (reading MSRs needs CAP_SYS_RAWIO as well as read \
+                 access to the device)",
+        denied_remedy: "run as root, or give the program the capability (`sudo setcap \
+                        cap_sys_rawio=ep <program>`) and its user read access to /dev/cpu/*/msr; \
+                        the msr module must be loaded (`sudo modprobe msr`)"
+            .into(),
+        missing_remedy: "load the msr driver: `sudo modprobe msr` (and run as root)",
     }
+    .error(path, e)
 }
 
 /// RAPL energy read from MSRs.
@@ -165,19 +157,21 @@ pub fn access_error(path: &Path, e: &io::Error) -> SourceError {
 /// need one read per physical core; it is left empty rather than reported for one core.
 #[derive(Debug)]
 pub struct Msr {
-    counters: Arc<CounterSet<MsrCounter>>,
-    sampler: Sampler,
+    counters: RaplCounters<MsrCounter>,
     vendor: Vendor,
     /// (package, the CPU read for it).
     cpus: Vec<(u32, u32)>,
     notes: Vec<String>,
 }
 
+/// Where Linux's msr driver puts `N/msr` (`PGADGET_MSR_DIR` points elsewhere).
+pub const DEFAULT_DIR: &str = "/dev/cpu";
+
 /// The sysfs directory holding `cpuN/topology/physical_package_id`.
 pub const DEFAULT_TOPOLOGY_ROOT: &str = "/sys/devices/system/cpu";
 
 /// Opens the MSR devices under `config.msr_dir`, one CPU per package.
-pub fn probe(config: &SourceConfig) -> Result<Msr, SourceError> {
+pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| CpuModel::parse(&text));
@@ -187,6 +181,7 @@ pub fn probe(config: &SourceConfig) -> Result<Msr, SourceError> {
         cpu.as_ref(),
         GENEROUS_WATTS,
     )
+    .map(|s| Arc::new(s) as Arc<dyn EnergySource>)
 }
 
 /// The CPUs that have an `N/msr` under `msr_dir`, in order.
@@ -341,17 +336,14 @@ pub fn probe_with(
             model.family, model.model
         ));
     }
-    // As with powercap: a column is reported only when every package has it.
-    for kind in [DomainKind::Cores, DomainKind::Dram] {
-        let with = found.iter().filter(|f| f.1 == kind).count();
-        if with != 0 && with != cpus.len() {
-            notes.push(format!(
-                "only {with} of {} packages have a {kind:?} counter: that column is left empty",
-                cpus.len()
-            ));
-            found.retain(|f| f.1 != kind);
-        }
-    }
+    let packages: Vec<u32> = cpus.iter().map(|(package, _)| *package).collect();
+    rapl::complete_columns(
+        &mut found,
+        |f| (f.0, f.1),
+        &packages,
+        |kind| format!("{kind:?} register"),
+        &mut notes,
+    );
     let mut counters = Vec::with_capacity(found.len());
     for (package, kind, path, file, address, jpu) in found {
         let label = format!(
@@ -369,10 +361,8 @@ pub fn probe_with(
         .map_err(|e| access_error(&path, &e))?;
         counters.push(counter);
     }
-    let (counters, sampler) = CounterSet::watched(counters, SOURCE)?;
     Ok(Msr {
-        counters,
-        sampler,
+        counters: RaplCounters::watch(SOURCE, counters)?,
         vendor,
         cpus,
         notes,
@@ -398,24 +388,15 @@ impl EnergySource for Msr {
             .iter()
             .map(|(p, c)| format!("package {p} via CPU {c}"))
             .collect();
-        let mut lines = vec![format!(
-            "{:?} RAPL registers, {} package(s): {} (vendor from which unit register reads)",
-            self.vendor,
-            self.cpus.len(),
-            cpus.join(", ")
-        )];
-        for c in &self.counters.counters {
-            lines.push(format!(
-                "{:?}: {}, unit {:.3} µJ, rolls over every {:.0} J",
-                c.kind,
-                c.label,
-                c.joules_per_unit * 1e6,
-                c.modulus as f64 * c.joules_per_unit
-            ));
-        }
-        lines.push(self.sampler.describe());
-        lines.extend(self.notes.iter().cloned());
-        lines
+        self.counters.describe(
+            format!(
+                "{:?} RAPL registers, {} package(s): {} (vendor from which unit register reads)",
+                self.vendor,
+                self.cpus.len(),
+                cpus.join(", ")
+            ),
+            &self.notes,
+        )
     }
 }
 

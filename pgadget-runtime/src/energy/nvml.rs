@@ -12,14 +12,13 @@
 //! A machine without the NVIDIA driver has no NVML; [`probe`] then returns a [`SourceError`] that
 //! is not a problem, only a fact `pgadget doctor` shows.
 
+use super::sampler::{Sampled, Sampler};
 use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::{Device, Nvml};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
@@ -69,18 +68,14 @@ struct Shared {
     integrators: Mutex<Vec<Integrator>>,
 }
 
-/// The background thread that samples GPUs without an energy counter.
-struct Sampler {
-    stop: mpsc::Sender<()>,
-    thread: JoinHandle<()>,
-}
-
 /// NVIDIA GPUs, read through NVML.
 pub struct NvmlSource {
     shared: Arc<Shared>,
     library: Option<PathBuf>,
     /// GPUs that can be measured neither way, each with the reason.
     unmeasured: Vec<String>,
+    /// The thread sampling the GPUs without an energy counter, when there are any. Dropping
+    /// the source stops it.
     sampler: Option<Sampler>,
 }
 
@@ -165,7 +160,14 @@ impl NvmlSource {
             integrators: Mutex::new(integrators),
         });
         let sampler = if needs_sampler {
-            Some(start_sampler(&shared)?)
+            let sampler =
+                Sampler::start("pgadget-nvml-power", &shared, SAMPLE_PERIOD).map_err(|e| {
+                    SourceError::new(
+                        NAME,
+                        format!("cannot start the GPU power sampling thread: {e}"),
+                    )
+                })?;
+            Some(sampler)
         } else {
             None
         };
@@ -187,34 +189,18 @@ impl NvmlSource {
     }
 }
 
-impl Drop for NvmlSource {
-    fn drop(&mut self) {
-        if let Some(sampler) = self.sampler.take() {
-            // Closing the channel wakes the thread at once; it holds no lock while waiting.
-            drop(sampler.stop);
-            let _ = sampler.thread.join();
+impl Sampled for Shared {
+    /// Samples every GPU measured by its power. A failed sample is simply retried next
+    /// period; a reading reports the error.
+    fn sample(&self) {
+        for gpu in &self.gpus {
+            if let Method::PowerSampling(slot) = gpu.method {
+                if let Ok(device) = self.nvml.device_by_index(gpu.index) {
+                    let _ = self.sample_gpu(gpu, slot, &device);
+                }
+            }
         }
     }
-}
-
-fn start_sampler(shared: &Arc<Shared>) -> Result<Sampler, SourceError> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    let shared = Arc::clone(shared);
-    let thread = std::thread::Builder::new()
-        .name("pgadget-nvml-power".into())
-        .spawn(move || {
-            // Wakes every period until the source is dropped (which closes the channel).
-            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(SAMPLE_PERIOD) {
-                shared.sample_power_gpus();
-            }
-        })
-        .map_err(|e| {
-            SourceError::new(
-                NAME,
-                format!("cannot start the GPU power sampling thread: {e}"),
-            )
-        })?;
-    Ok(Sampler { stop, thread })
 }
 
 impl Shared {
@@ -233,26 +219,14 @@ impl Shared {
                         .map_err(|e| read_error(gpu, "cannot read its energy counter", e))?;
                     millijoules as f64 / 1000.0
                 }
-                Method::PowerSampling(slot) => self.sample(gpu, slot, &device)?,
+                Method::PowerSampling(slot) => self.sample_gpu(gpu, slot, &device)?,
             };
         }
         Ok(total)
     }
 
-    /// Samples every GPU measured by its power. A failed sample is simply retried next
-    /// period; a reading reports the error.
-    fn sample_power_gpus(&self) {
-        for gpu in &self.gpus {
-            if let Method::PowerSampling(slot) = gpu.method {
-                if let Ok(device) = self.nvml.device_by_index(gpu.index) {
-                    let _ = self.sample(gpu, slot, &device);
-                }
-            }
-        }
-    }
-
     /// Takes one power sample of `gpu` and returns its integrated energy in joules.
-    fn sample(&self, gpu: &Gpu, slot: usize, device: &Device<'_>) -> Result<f64, SourceError> {
+    fn sample_gpu(&self, gpu: &Gpu, slot: usize, device: &Device<'_>) -> Result<f64, SourceError> {
         let milliwatts = f64::from(
             device
                 .power_usage()
@@ -380,7 +354,7 @@ mod tests {
             Ok(_) => panic!("a nonexistent library loaded"),
         };
         let e = init_error(load_failure, None);
-        assert_eq!(e.source, "nvml");
+        assert_eq!(e.source_name, "nvml");
         assert_eq!(
             e.what,
             format!("no NVIDIA driver ({SYSTEM_LIBRARY} not found)")

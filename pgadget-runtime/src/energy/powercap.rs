@@ -11,7 +11,8 @@
 //! Each `energy_uj` stays open and is read with one positioned read per reading; its
 //! `max_energy_range_uj` gives the point at which it rolls over, which the sampler undoes.
 
-use super::sampler::{Counter, CounterSet, DomainKind, RawCounter, Sampler, GENEROUS_WATTS};
+use super::rapl::{self, Access, RaplCounters};
+use super::sampler::{Counter, DomainKind, RawCounter, GENEROUS_WATTS};
 use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -21,6 +22,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const SOURCE: &str = "powercap";
+
+/// Where Linux shows the powercap tree (`PGADGET_POWERCAP_ROOT` points elsewhere).
+pub const DEFAULT_ROOT: &str = "/sys/class/powercap";
 
 /// One open `energy_uj` file.
 #[derive(Debug)]
@@ -89,15 +93,10 @@ fn parse_zone_dir(name: &str) -> Option<ZoneId> {
 
 /// Why a powercap file could not be used, and what to do about it.
 pub fn access_error(root: &Path, path: &Path, e: &io::Error) -> SourceError {
-    match e.kind() {
-        io::ErrorKind::PermissionDenied => SourceError::new(
-            SOURCE,
-            format!(
-                "{} is readable only by root (Linux 5.10 and later restrict the RAPL counters)",
-                path.display()
-            ),
-        )
-        .with_remedy(format!(
+    Access {
+        source: SOURCE,
+        denied: "is readable only by root (Linux 5.10 and later restrict the RAPL counters)",
+        denied_remedy: format!(
             "run as root, or let all users read the counters until the next reboot with \
              `sudo chmod a+r {r}/intel-rapl:*/energy_uj {r}/intel-rapl:*:*/energy_uj`; to keep \
              that across reboots, add the systemd-tmpfiles lines `z {r}/intel-rapl:*/energy_uj \
@@ -105,17 +104,11 @@ pub fn access_error(root: &Path, path: &Path, e: &io::Error) -> SourceError {
              /etc/tmpfiles.d/pgadget-rapl.conf (this re-opens the PLATYPUS power side channel, \
              CVE-2020-8694, to local users)",
             r = root.display()
-        )),
-        io::ErrorKind::NotFound => SourceError::new(
-            SOURCE,
-            format!("{} does not exist", path.display()),
-        )
-        .with_remedy(
-            "load the RAPL powercap driver (`sudo modprobe intel_rapl_msr`; AMD needs Linux 5.8 \
-             or later); without it pgadget tries the next source",
         ),
-        _ => SourceError::new(SOURCE, format!("cannot read {}: {e}", path.display())),
+        missing_remedy: "load the RAPL powercap driver (`sudo modprobe intel_rapl_msr`; AMD needs \
+                         Linux 5.8 or later); without it pgadget tries the next source",
     }
+    .error(path, e)
 }
 
 fn read_trimmed(root: &Path, path: &Path) -> Result<String, SourceError> {
@@ -201,16 +194,8 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Zone>, SourceError> 
     Ok(zones)
 }
 
-/// What a zone measures: which package, which column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Role {
-    Package,
-    Cores,
-    Dram,
-}
-
 /// Decides what each zone is. Returns `(package, role, zone)` for every zone in use.
-fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, Role, usize)> {
+fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, DomainKind, usize)> {
     // The package each top-level zone stands for, by (mmio, zone number).
     let mut package_of: BTreeMap<(bool, u32), u32> = BTreeMap::new();
     for z in zones.iter().filter(|z| z.id.sub.is_none()) {
@@ -218,12 +203,12 @@ fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, Role, usize)> {
             package_of.insert((z.id.mmio, z.id.zone), p);
         }
     }
-    let mut used: BTreeMap<(u32, Role), usize> = BTreeMap::new();
+    let mut used: BTreeMap<(u32, DomainKind), usize> = BTreeMap::new();
     for (i, z) in zones.iter().enumerate() {
         let role = match (z.id.sub, z.name.as_str()) {
-            (None, name) if name.starts_with("package-") => Role::Package,
-            (Some(_), "core") => Role::Cores,
-            (Some(_), "dram") => Role::Dram,
+            (None, name) if name.starts_with("package-") => DomainKind::Package,
+            (Some(_), "core") => DomainKind::Cores,
+            (Some(_), "dram") => DomainKind::Dram,
             (_, "psys") => {
                 notes.push(format!(
                     "{} (psys, the whole platform): not a package domain, not used",
@@ -274,16 +259,15 @@ fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, Role, usize)> {
 /// RAPL energy read through powercap.
 #[derive(Debug)]
 pub struct Powercap {
-    counters: Arc<CounterSet<EnergyFile>>,
-    sampler: Sampler,
+    counters: RaplCounters<EnergyFile>,
     root: PathBuf,
     packages: usize,
     notes: Vec<String>,
 }
 
 /// Opens the powercap tree at `config.powercap_root`.
-pub fn probe(config: &SourceConfig) -> Result<Powercap, SourceError> {
-    probe_with(&config.powercap_root, GENEROUS_WATTS)
+pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError> {
+    probe_with(&config.powercap_root, GENEROUS_WATTS).map(|s| Arc::new(s) as Arc<dyn EnergySource>)
 }
 
 /// Opens the powercap tree at `root`, bounding each domain's power by `max_watts` (which sets
@@ -294,7 +278,7 @@ pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> 
     let mut assigned = assign(&zones, &mut notes);
     let packages: Vec<u32> = assigned
         .iter()
-        .filter(|(_, r, _)| *r == Role::Package)
+        .filter(|(_, r, _)| *r == DomainKind::Package)
         .map(|(p, _, _)| *p)
         .collect();
     if packages.is_empty() {
@@ -310,26 +294,18 @@ pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> 
              5.8 or later)",
         ));
     }
-    // A column is reported only when every package has it: a sum over some sockets would be
-    // a wrong figure, where an empty cell is an honest one.
-    for (role, what) in [(Role::Cores, "core"), (Role::Dram, "dram")] {
-        let with: Vec<u32> = assigned
-            .iter()
-            .filter(|(_, r, _)| *r == role)
-            .map(|(p, _, _)| *p)
-            .collect();
-        if with.is_empty() {
-            notes.push(format!("no `{what}` zone: that column is left empty"));
-        } else if with.len() != packages.len() {
-            notes.push(format!(
-                "only packages {with:?} of {packages:?} have a `{what}` zone: that column is left \
-                 empty rather than summed over some sockets"
-            ));
-            assigned.retain(|(_, r, _)| *r != role);
-        }
-    }
+    rapl::complete_columns(
+        &mut assigned,
+        |(package, kind, _)| (*package, *kind),
+        &packages,
+        |kind| match kind {
+            DomainKind::Dram => "`dram` zone".into(),
+            _ => "`core` zone".into(),
+        },
+        &mut notes,
+    );
     let mut counters = Vec::with_capacity(assigned.len());
-    for (package, role, i) in assigned {
+    for (package, kind, i) in assigned {
         let zone = &zones[i];
         let energy = zone.dir.join("energy_uj");
         let range_path = zone.dir.join("max_energy_range_uj");
@@ -353,11 +329,6 @@ pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> 
             ));
         }
         let file = EnergyFile::open(&energy).map_err(|e| access_error(root, &energy, &e))?;
-        let kind = match role {
-            Role::Package => DomainKind::Package,
-            Role::Cores => DomainKind::Cores,
-            Role::Dram => DomainKind::Dram,
-        };
         // energy_uj takes the values 0..=max_energy_range_uj, so it rolls over after range + 1
         // microjoules. (The kernel's range is 0xffffffff hardware units; the true roll-over is
         // one unit, ~61 µJ, further: an error of 61 µJ per roll-over, every few minutes.)
@@ -372,10 +343,8 @@ pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> 
         .map_err(|e| access_error(root, &energy, &e))?;
         counters.push(counter);
     }
-    let (counters, sampler) = CounterSet::watched(counters, SOURCE)?;
     Ok(Powercap {
-        counters,
-        sampler,
+        counters: RaplCounters::watch(SOURCE, counters)?,
         root: root.to_path_buf(),
         packages: packages.len(),
         notes,
@@ -396,31 +365,10 @@ impl EnergySource for Powercap {
     }
 
     fn describe(&self) -> Vec<String> {
-        let mut lines = vec![format!(
-            "{} package(s) under {}",
-            self.packages,
-            self.root.display()
-        )];
-        for c in &self.counters.counters {
-            let state = c.state();
-            let mut line = format!(
-                "{:?}: {}, rolls over every {:.3} J",
-                c.kind,
-                c.label,
-                c.modulus as f64 * c.joules_per_unit
-            );
-            if state.rejected() > 0 || state.resyncs() > 0 {
-                line.push_str(&format!(
-                    "; {} impossible reading(s) ignored, {} jump(s) followed",
-                    state.rejected(),
-                    state.resyncs()
-                ));
-            }
-            lines.push(line);
-        }
-        lines.push(self.sampler.describe());
-        lines.extend(self.notes.iter().cloned());
-        lines
+        self.counters.describe(
+            format!("{} package(s) under {}", self.packages, self.root.display()),
+            &self.notes,
+        )
     }
 }
 

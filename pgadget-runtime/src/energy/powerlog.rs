@@ -615,7 +615,7 @@ mod tests {
     #[test]
     fn a_missing_executable_is_named() {
         let e = PowerLog::open(Some(Path::new("/nowhere/PowerLog"))).unwrap_err();
-        assert_eq!(e.source, "powerlog");
+        assert_eq!(e.source_name, "powerlog");
         assert!(e.what.contains("/nowhere/PowerLog"), "{}", e.what);
         assert!(e.remedy.unwrap().contains("cpu_power_log_path"));
     }

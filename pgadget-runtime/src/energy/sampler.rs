@@ -174,7 +174,7 @@ pub trait RawCounter: Send + Sync + fmt::Debug {
 }
 
 /// Which column of the log a counter adds to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DomainKind {
     /// One package (socket).
     Package,
@@ -312,19 +312,22 @@ impl<R: RawCounter + 'static> CounterSet<R> {
         source: &'static str,
     ) -> Result<(Arc<Self>, Sampler), SourceError> {
         let counters = Arc::new(CounterSet { counters, source });
-        let sampler = Sampler::start(&counters, counters.period()).map_err(|e| {
-            SourceError::new(
-                source,
-                format!("cannot start the thread that follows counter roll-overs: {e}"),
-            )
-        })?;
+        let sampler = Sampler::start("pgadget-rapl-sampler", &counters, counters.period())
+            .map_err(|e| {
+                SourceError::new(
+                    source,
+                    format!("cannot start the thread that follows counter roll-overs: {e}"),
+                )
+            })?;
         Ok((counters, sampler))
     }
 }
 
-/// Something a [`Sampler`] reads every period.
+/// Something a [`Sampler`] reads every period: RAPL counters, or GPUs whose power is
+/// integrated.
 pub trait Sampled: Send + Sync + 'static {
-    /// Reads every counter once.
+    /// Reads every counter once. Failures are for the next period (or the next reading) to
+    /// report: a sampler has no one to tell.
     fn sample(&self);
 }
 
@@ -337,7 +340,7 @@ impl<R: RawCounter + 'static> Sampled for CounterSet<R> {
 /// The background thread reading a source's counters every period.
 ///
 /// It holds only a weak reference to the counters, sleeps between reads, and ends when the
-/// source is dropped; like any Rust thread it never keeps the process alive.
+/// source (or the `Sampler`) is dropped; like any Rust thread it never keeps the process alive.
 #[derive(Debug)]
 pub struct Sampler {
     period: Duration,
@@ -346,13 +349,17 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Starts reading `counters` every `period`.
-    pub fn start<S: Sampled>(counters: &Arc<S>, period: Duration) -> io::Result<Sampler> {
+    /// Starts a thread named `name` reading `counters` every `period`.
+    pub fn start<S: Sampled>(
+        name: &str,
+        counters: &Arc<S>,
+        period: Duration,
+    ) -> io::Result<Sampler> {
         let weak: Weak<S> = Arc::downgrade(counters);
         let stop = Arc::new(AtomicBool::new(false));
         let stop_seen = Arc::clone(&stop);
         let handle = thread::Builder::new()
-            .name("pgadget-rapl-sampler".into())
+            .name(name.into())
             .spawn(move || loop {
                 // park_timeout may return early (spuriously, or when dropped); an extra read
                 // is harmless, and the loop checks whether to stop first.
@@ -375,15 +382,6 @@ impl Sampler {
     /// How often the thread reads.
     pub fn period(&self) -> Duration {
         self.period
-    }
-
-    /// The line `pgadget doctor` shows about the thread.
-    pub fn describe(&self) -> String {
-        format!(
-            "roll-overs followed by a thread reading every {:?} (the smallest range covered at \
-             {GENEROUS_WATTS} W, halved; kept within 1 ms..60 s)",
-            self.period
-        )
     }
 }
 
@@ -553,7 +551,7 @@ mod tests {
             counters: vec![counter],
             source: "test",
         });
-        let sampler = Sampler::start(&set, MIN_PERIOD).unwrap();
+        let sampler = Sampler::start("pgadget-test-sampler", &set, MIN_PERIOD).unwrap();
         // Drive the counter through 20 wraps, waiting until the sampler has seen each step.
         let mut truth = 0u64;
         for _ in 0..60 {

@@ -12,24 +12,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// Why a row could not be written.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the power log {}: {source}", .path.display())]
 pub struct AppendError {
+    /// The log.
     pub path: PathBuf,
+    /// What the file system said.
     pub source: io::Error,
 }
-
-impl std::fmt::Display for AppendError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "cannot write the power log {}: {}",
-            self.path.display(),
-            self.source
-        )
-    }
-}
-
-impl std::error::Error for AppendError {}
 
 struct OpenLog {
     file: File,
@@ -269,6 +259,14 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     #[cfg(windows)]
     {
         std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        // No positioned read here: seek and read. Appends still go to the end (O_APPEND).
+        use std::io::{Read as _, Seek as _};
+        let mut file = file;
+        file.seek(io::SeekFrom::Start(offset))?;
+        file.read(buf)
     }
 }
 

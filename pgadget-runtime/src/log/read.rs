@@ -1,46 +1,38 @@
 //! Reading the log back.
 
 use super::record::{Record, HEADER};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Why the log could not be read.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// The file could not be opened or read.
+    #[error("cannot read the power log {}: {source}", .path.display())]
     Io {
+        /// The log.
         path: PathBuf,
+        /// What the file system said.
         source: std::io::Error,
     },
     /// The first line is not a pgadget header.
-    NotALog { path: PathBuf, found: String },
-    /// A row is not a valid record.
-    BadRow {
+    #[error("{} is not a pgadget log: its header is `{found}`", .path.display())]
+    NotALog {
+        /// The file.
         path: PathBuf,
+        /// Its first line.
+        found: String,
+    },
+    /// A row is not a valid record.
+    #[error("{}:{line}: malformed row: {reason}", .path.display())]
+    BadRow {
+        /// The log.
+        path: PathBuf,
+        /// The row's line number, from 1.
         line: u64,
+        /// What is wrong with it.
         reason: String,
     },
 }
-
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReadError::Io { path, source } => {
-                write!(f, "cannot read the power log {}: {source}", path.display())
-            }
-            ReadError::NotALog { path, found } => write!(
-                f,
-                "{} is not a pgadget log: its header is `{found}`",
-                path.display()
-            ),
-            ReadError::BadRow { path, line, reason } => {
-                write!(f, "{}:{line}: malformed row: {reason}", path.display())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ReadError {}
 
 /// The rows of a log, and what was skipped on the way.
 #[derive(Debug, Default)]
