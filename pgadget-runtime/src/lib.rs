@@ -5,6 +5,7 @@
 pub mod carbon;
 pub mod config;
 pub mod energy;
+mod files;
 pub mod log;
 pub mod metadata;
 pub mod meter;
