@@ -10,7 +10,9 @@
 pub mod carbon;
 pub mod config;
 pub mod energy;
+mod exit;
 mod features;
+mod files;
 pub mod log;
 pub mod metadata;
 pub mod meter;

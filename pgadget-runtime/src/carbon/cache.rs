@@ -51,7 +51,7 @@ pub fn load(dir: &Path, now: DateTime<Utc>) -> Option<CachedCountry> {
 pub fn save(dir: &Path, cached: &CachedCountry) -> Result<PathBuf, String> {
     let path = dir.join(FILE_NAME);
     let fail = |what: &str, p: &Path, e: std::io::Error| format!("{what} {}: {e}", p.display());
-    std::fs::create_dir_all(dir).map_err(|e| fail("cannot create", dir, e))?;
+    crate::files::create_private_dir_all(dir).map_err(|e| fail("cannot create", dir, e))?;
     let json = serde_json::to_vec_pretty(cached).map_err(|e| e.to_string())?;
     let tmp = dir.join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
     let written = std::fs::File::create(&tmp).and_then(|mut f| {
