@@ -7,6 +7,7 @@
 //! elsewhere; `tests/portability.rs` checks the gating by reading these sources. The optional
 //! parts are Cargo features: see [`FEATURES`].
 
+mod cache_dir;
 pub mod carbon;
 pub mod config;
 pub mod energy;

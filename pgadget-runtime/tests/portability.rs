@@ -513,6 +513,7 @@ fn runtime_root() -> PathBuf {
 /// The modules every OS compiles with the default features.
 const EVERYWHERE: &[&str] = &[
     "__private",
+    "cache_dir",
     "carbon",
     "carbon::cache",
     "carbon::country",
