@@ -7,6 +7,9 @@
 //! elsewhere; `tests/portability.rs` checks the gating by reading these sources. The optional
 //! parts are Cargo features: see [`FEATURES`].
 
+// Only the country lookup has work to finish at exit so far.
+#[cfg(feature = "geolocation")]
+mod at_exit;
 mod cache_dir;
 pub mod carbon;
 pub mod config;

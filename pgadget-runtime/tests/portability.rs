@@ -513,6 +513,7 @@ fn runtime_root() -> PathBuf {
 /// The modules every OS compiles with the default features.
 const EVERYWHERE: &[&str] = &[
     "__private",
+    "at_exit",
     "cache_dir",
     "carbon",
     "carbon::cache",
@@ -520,6 +521,7 @@ const EVERYWHERE: &[&str] = &[
     "carbon::geolocate",
     "carbon::intensity",
     "carbon::lookup",
+    "carbon::service",
     "carbon::table",
     "config",
     "energy",
@@ -560,8 +562,10 @@ fn os_modules(target: Target) -> &'static [&'static str] {
 
 /// The modules only the optional features bring.
 const FEATURE_MODULES: &[(&str, &str)] = &[
+    ("geolocation", "at_exit"),
     ("geolocation", "carbon::cache"),
     ("geolocation", "carbon::geolocate"),
+    ("geolocation", "carbon::service"),
     ("nvml", "energy::nvml"),
 ];
 
