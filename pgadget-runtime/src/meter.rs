@@ -192,7 +192,8 @@ impl PowerMeterBuilder {
                 report_once(&problem);
             }
             let detected = energy::detect(&source_config);
-            tell_about_sources(&detected);
+            let cache_dir = crate::cache_dir::cache_dir(env.cache_dir.as_deref());
+            tell_about_sources(&detected, cache_dir.as_deref());
             detected
         };
         let country = CountryLookup::start(&env, self.get_country);
@@ -216,10 +217,23 @@ impl PowerMeterBuilder {
     }
 }
 
-fn tell_about_sources(detected: &Detected) {
+/// The mark, in the cache directory, that this machine has had the full explanation of why no
+/// counter could be read.
+const SOURCES_EXPLAINED: &str = "no-counters-explained";
+
+/// Tells the user once per process that energies are estimated: the first time on a machine
+/// with every reason, later in one line pointing at `pgadget doctor` (which has them all).
+fn tell_about_sources(detected: &Detected, cache_dir: Option<&std::path::Path>) {
     let only_estimate = detected.sources.iter().all(|s| s.name() == estimate::NAME);
     // Nothing failed: the estimate was chosen (PGADGET_SOURCES=estimate), nothing to tell.
     if !only_estimate || detected.unavailable.is_empty() {
+        return;
+    }
+    if crate::cache_dir::seen_before(cache_dir, SOURCES_EXPLAINED) {
+        report_once(
+            "no energy counter could be read, so energies are estimated from the process's CPU \
+             time; run `pgadget doctor` for why and what to do.",
+        );
         return;
     }
     let mut message = String::from(
@@ -229,7 +243,10 @@ fn tell_about_sources(detected: &Detected) {
     for reason in &detected.unavailable {
         message.push_str(&format!("\n  - {reason}"));
     }
-    message.push_str("\n  Run `pgadget doctor` for details and remedies.");
+    message.push_str(
+        "\n  Run `pgadget doctor` for details and remedies. (Later runs on this machine say this \
+         in one line.)",
+    );
     report_once(&message);
 }
 

@@ -416,24 +416,6 @@ fn a_log_open_to_others_is_reported_once_and_left_as_it_is() {
     assert_eq!(tags(&log), ["before", "c0", "c1", "c2"]);
 }
 
-#[cfg(feature = "geolocation")]
-#[test]
-fn the_cache_directory_is_created_owner_only() {
-    use pgadget_runtime::carbon::cache::{save, CachedCountry};
-    use std::os::unix::fs::PermissionsExt;
-    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache/pgadget");
-    let answer = CachedCountry {
-        country: "FR".into(),
-        saved: chrono::Utc::now(),
-        url: "http://127.0.0.1:1/json".into(),
-    };
-    save(&cache, &answer).unwrap();
-    assert_eq!(mode(&dir.path().join("cache")), 0o700);
-    assert_eq!(mode(&cache), 0o700);
-}
-
 #[cfg(target_os = "linux")]
 mod tiny_disk {
     use super::*;

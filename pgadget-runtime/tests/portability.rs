@@ -522,12 +522,14 @@ fn runtime_root() -> PathBuf {
 /// The modules every OS compiles with the default features.
 const EVERYWHERE: &[&str] = &[
     "__private",
+    "cache_dir",
     "carbon",
     "carbon::cache",
     "carbon::country",
     "carbon::geolocate",
     "carbon::intensity",
     "carbon::lookup",
+    "carbon::service",
     "carbon::table",
     "config",
     "energy",
@@ -573,6 +575,7 @@ fn os_modules(target: Target) -> &'static [&'static str] {
 const FEATURE_MODULES: &[(&str, &str)] = &[
     ("geolocation", "carbon::cache"),
     ("geolocation", "carbon::geolocate"),
+    ("geolocation", "carbon::service"),
     ("nvml", "energy::nvml"),
 ];
 
