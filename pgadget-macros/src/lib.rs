@@ -1,8 +1,11 @@
 //! The `#[measure_power]` attribute of pgadget. Use it through the `pgadget` crate.
 
+#![deny(missing_docs)]
+
 mod args;
 mod expand;
 mod item;
+mod locate;
 
 use proc_macro::TokenStream;
 
@@ -38,15 +41,43 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn measure_power(args: TokenStream, item: TokenStream) -> TokenStream {
     let original = proc_macro2::TokenStream::from(item);
-    let checked = item::measured_fn(original.clone())
-        .and_then(|function| Ok((syn::parse::<args::MeasureArgs>(args)?, function)));
+    let checked = item::measured_fn(original.clone()).and_then(|measured| {
+        let args = syn::parse::<args::MeasureArgs>(args)?;
+        if args.krate.is_none() {
+            reachable_as_pgadget()?;
+        }
+        Ok((args, measured))
+    });
     match checked {
-        Ok((args, function)) => expand::expand(&args, function).into(),
+        Ok((args, measured)) => expand::expand(&args, measured).into(),
         // The item stays as written, so the one mistake is the only error reported.
         Err(error) => {
-            let mut out = error.to_compile_error();
-            out.extend(original);
-            out.into()
+            let error = error.to_compile_error();
+            if item::is_expression(&original) {
+                // On a closure, the output stands where an expression does: one block.
+                quote::quote!({ #error #original }).into()
+            } else {
+                let mut out = error;
+                out.extend(original);
+                out.into()
+            }
         }
     }
+}
+
+/// Whether the generated code can call pgadget `::pgadget` (see `locate`).
+fn reachable_as_pgadget() -> syn::Result<()> {
+    let message = match locate::pgadget_crate() {
+        locate::Pgadget::AsPgadget => return Ok(()),
+        locate::Pgadget::Renamed(name) => format!(
+            "this crate depends on pgadget under the name `{name}`, so #[measure_power] cannot \
+             find it as `::pgadget`: add `crate = ::{name}` to the attribute's arguments"
+        ),
+        locate::Pgadget::Missing => "#[measure_power] cannot find the pgadget crate: it is not \
+             a dependency of this crate. If you use the attribute through a crate that \
+             re-exports pgadget, say where with `crate = path::to::pgadget` in its arguments; \
+             otherwise add pgadget to [dependencies]"
+            .to_string(),
+    };
+    Err(syn::Error::new(proc_macro2::Span::call_site(), message))
 }
