@@ -491,7 +491,9 @@ mod tests {
     #[test]
     fn crate_refuses_the_standard_library() {
         for path in ["std", "::core", "alloc"] {
-            let e = error(&format!(r#"package = "p", algorithm = "a", crate = {path}"#));
+            let e = error(&format!(
+                r#"package = "p", algorithm = "a", crate = {path}"#
+            ));
             assert!(e.contains("names the standard library"), "{path}: {e}");
         }
         assert!(parse(r#"package = "p", algorithm = "a", crate = std_reexport"#).is_ok());

@@ -48,9 +48,9 @@
 use crate::args::{FieldValue, MeasureArgs};
 use crate::item::{MeasuredFn, Shape};
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{AttrStyle, Attribute, FnArg, ItemFn, Pat, ReturnType, Signature, Type};
+use syn::{AttrStyle, FnArg, ItemFn, Pat, ReturnType, Signature, Type};
 
 /// The function `measured` with every call measured as `args` describe.
 pub fn expand(args: &MeasureArgs, measured: MeasuredFn) -> TokenStream {
@@ -72,21 +72,22 @@ pub fn expand(args: &MeasureArgs, measured: MeasuredFn) -> TokenStream {
     };
     let private = quote!(#krate::__private);
     let guard = Ident::new("__pgadget_guard", Span::mixed_site());
-    let open = open_window(args, &private, shape != Shape::Plain);
-    let move_in = move_arguments_in(&mut sig);
+    let open = window(args, &private, shape != Shape::Plain);
+    let arguments = by_value_arguments(&mut sig);
+    let opening = open_and_move_in(&guard, &open, &arguments, false);
+    let opening_mut = open_and_move_in(&guard, &open, &arguments, true);
     let statements = &block.stmts;
     let body = match shape {
         Shape::Plain => quote! {
-            let #guard = #open;
-            #move_in
+            #opening
             #(#statements)*
         },
         // It never completes: its window ends with a panic or with the future dropped
         // (`cancelled`), and there is nothing to run after the body.
-        Shape::Async if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) => {
+        Shape::Async if matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_))) =>
+        {
             quote! {
-                let #guard = #open;
-                #move_in
+                #opening
                 #(#statements)*
             }
         }
@@ -100,8 +101,7 @@ pub fn expand(args: &MeasureArgs, measured: MeasuredFn) -> TokenStream {
                 }
             };
             quote! {
-                let mut #guard = #open;
-                #move_in
+                #opening_mut
                 let #ty = ::core::marker::PhantomData;
                 #fix_output
                 let #output = async move {
@@ -114,8 +114,7 @@ pub fn expand(args: &MeasureArgs, measured: MeasuredFn) -> TokenStream {
             }
         }
         Shape::ImplFuture => quote! {
-            let #guard = #open;
-            #move_in
+            #opening
             #private::Measured::new(#guard, { #(#statements)* })
         },
         Shape::BoxedFuture => {
@@ -125,8 +124,7 @@ pub fn expand(args: &MeasureArgs, measured: MeasuredFn) -> TokenStream {
             };
             let inner_future = Ident::new("__pgadget_future", Span::mixed_site());
             quote! {
-                let #guard = #open;
-                #move_in
+                #opening
                 let #inner_future: #ty = { #(#statements)* };
                 ::std::boxed::Box::pin(#private::Measured::new(#guard, #inner_future))
             }
@@ -150,37 +148,69 @@ fn output_span(output: &ReturnType) -> Span {
     Span::mixed_site().located_at(at)
 }
 
-/// `let name = name;` for every argument bound by value, so that it is dropped inside the
-/// window (an argument is otherwise dropped after the body's locals, the guard included). The
-/// `mut` of a binding moves from the signature to its `let`, where a needless one is still
-/// reported on the user's token. `self` cannot be moved to a local; a part of an argument the
-/// pattern does not bind (`_`) is dropped with the call's arguments, after the window closes.
-fn move_arguments_in(sig: &mut Signature) -> TokenStream {
-    let mut lets = TokenStream::new();
+/// An argument bound by value: `mut name`.
+struct Binding {
+    mutability: Option<syn::token::Mut>,
+    name: Ident,
+}
+
+/// Every argument bound by value, with its `mut` moved out of the signature (into the
+/// `let` that binds it again, where a needless one is still reported on the user's token).
+/// `self` cannot be bound again; an argument with a `#[cfg]` is left where it is.
+fn by_value_arguments(sig: &mut Signature) -> Vec<Binding> {
+    let mut bindings = Vec::new();
     for input in &mut sig.inputs {
         let FnArg::Typed(arg) = input else {
             continue;
         };
-        let cfgs: Vec<&Attribute> = arg
-            .attrs
-            .iter()
-            .filter(|a| a.path().is_ident("cfg"))
-            .collect();
-        let mut bindings = Vec::new();
-        by_value_bindings(&mut arg.pat, &mut bindings);
-        for (mutability, ident) in bindings {
-            lets.extend(quote! { #(#cfgs)* let #mutability #ident = #ident; });
+        if arg.attrs.iter().any(|a| a.path().is_ident("cfg")) {
+            continue;
         }
+        by_value_bindings(&mut arg.pat, &mut bindings);
     }
-    lets
+    bindings
+}
+
+/// The statement that opens the window and moves the arguments into it:
+///
+/// ```text
+/// let (guard, mut a, b) = { let a = a; let b = b; (open, a, b) };
+/// ```
+///
+/// Locals declared after the guard are dropped before it, so the arguments' drops are inside
+/// the window (an argument is otherwise dropped after every local). The field expressions
+/// borrow the block's own locals, whose storage ends with the block: in an `async fn` a local
+/// that was ever borrowed is kept in the future's state until its storage ends, and borrowing
+/// the arguments themselves would store them twice.
+fn open_and_move_in(
+    guard: &Ident,
+    open: &TokenStream,
+    arguments: &[Binding],
+    mutable: bool,
+) -> TokenStream {
+    let guard_mut = mutable.then(|| quote!(mut));
+    if arguments.is_empty() {
+        return quote! { let #guard_mut #guard = #open; };
+    }
+    let names: Vec<&Ident> = arguments.iter().map(|b| &b.name).collect();
+    let mutabilities = arguments.iter().map(|b| &b.mutability);
+    quote! {
+        let (#guard_mut #guard, #(#mutabilities #names),*) = {
+            #(let #names = #names;)*
+            (#open, #(#names),*)
+        };
+    }
 }
 
 /// The by-value bindings of `pat`, with their `mut` taken out of the pattern.
-fn by_value_bindings(pat: &mut Pat, out: &mut Vec<(Option<syn::token::Mut>, Ident)>) {
+fn by_value_bindings(pat: &mut Pat, out: &mut Vec<Binding>) {
     match pat {
         Pat::Ident(binding) => {
             if binding.by_ref.is_none() {
-                out.push((binding.mutability.take(), binding.ident.clone()));
+                out.push(Binding {
+                    mutability: binding.mutability.take(),
+                    name: binding.ident.clone(),
+                });
             }
             if let Some((_, sub)) = &mut binding.subpat {
                 by_value_bindings(sub, out);
@@ -214,7 +244,7 @@ fn by_value_bindings(pat: &mut Pat, out: &mut Vec<(Option<syn::token::Mut>, Iden
 }
 
 /// The expression that opens the window when measuring is enabled: a `Measurement`.
-fn open_window(args: &MeasureArgs, private: &TokenStream, expects_completion: bool) -> TokenStream {
+fn window(args: &MeasureArgs, private: &TokenStream, expects_completion: bool) -> TokenStream {
     let site = Ident::new("__PGADGET_SITE", Span::mixed_site());
     // The runtime strips this name from the locator's type name (`__private::LOCATOR`).
     let locator = Ident::new("__pgadget_fn", Span::mixed_site());

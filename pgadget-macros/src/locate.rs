@@ -102,7 +102,9 @@ mod tests {
     #[test]
     fn a_renamed_dependency_is_found_by_its_library_file() {
         assert_eq!(
-            args("rustc --extern serde=/t/libserde-99.rmeta --extern energy=/t/deps/libpgadget-0a1b2c.rmeta"),
+            args(
+                "rustc --extern serde=/t/libserde-99.rmeta --extern energy=/t/deps/libpgadget-0a1b2c.rmeta"
+            ),
             Pgadget::Renamed("energy".into())
         );
         assert_eq!(
@@ -114,7 +116,9 @@ mod tests {
     #[test]
     fn other_crates_with_a_similar_name_are_not_pgadget() {
         assert_eq!(
-            args("rustc --extern pg=/t/libpgadget_runtime-0a.rlib --extern x=/t/libpgadgets-1.rlib"),
+            args(
+                "rustc --extern pg=/t/libpgadget_runtime-0a.rlib --extern x=/t/libpgadgets-1.rlib"
+            ),
             Pgadget::Missing
         );
         assert_eq!(args("rustc --extern proc_macro"), Pgadget::Missing);

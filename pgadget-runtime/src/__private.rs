@@ -198,7 +198,10 @@ mod tests {
 
     #[test]
     fn the_function_path_drops_the_locator_and_the_async_body() {
-        assert_eq!(function_path("app::Model::new::__pgadget_fn"), "app::Model::new");
+        assert_eq!(
+            function_path("app::Model::new::__pgadget_fn"),
+            "app::Model::new"
+        );
         assert_eq!(
             function_path("<app::Sgd as app::Trainer>::train::__pgadget_fn"),
             "<app::Sgd as app::Trainer>::train"
