@@ -39,6 +39,10 @@ fn cargo(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", scratch().join("target"))
+        // Four crates of small binaries: no debug info and no incremental state, which would
+        // take gigabytes and add nothing to these checks.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_INCREMENTAL", "0")
         // The crates are this workspace's tests, not the user's: no color codes in messages.
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("RUSTFLAGS")

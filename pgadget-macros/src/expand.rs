@@ -3,20 +3,24 @@
 //! A plain function becomes
 //!
 //! ```text
-//! fn name(args) -> R {
-//!     let guard = if enabled() { enter({ fn __pgadget_fn() ..; static SITE = ..; &SITE }, fields) }
-//!                 else { disabled() };
-//!     let arg = arg; ..                  // each by-value argument, moved into the window
-//!     return { original statements };
+//! fn name(a: A, mut b: B) -> R {
+//!     let (guard, a, mut b) = {
+//!         let a = a;                          // the arguments bound by value, moved in
+//!         let b = b;
+//!         (if enabled() { enter({ fn __pgadget_fn() ..; static SITE = ..; &SITE }, fields) }
+//!          else { disabled() }, a, b)
+//!     };
+//!     original statements
 //! }
 //! ```
 //!
 //! The body runs as written, so `return`, `?`, `self`, generics and panics need no special
 //! case: however it ends, dropping the guard writes the row. The guard is the first local, so
-//! it is dropped last: after the body's locals, the arguments moved in after it, and the
-//! temporaries of the body's last expression (those end with the `return` statement, in every
-//! edition). The braces around the statements are the macro's, so no lint sees them as the
-//! user's.
+//! it is dropped last: after the body's locals and the arguments bound after it. The braces of
+//! the function body are the macro's, and the macro crate is edition 2024, so the temporaries
+//! of the body's last expression are dropped before the locals (the guard among them) in a
+//! crate of any edition. No statement follows the user's, so a body that never returns
+//! (`loop {}`, `todo!()`) leaves no unreachable code behind.
 //!
 //! An `async fn` keeps the guard inside its future and runs the statements as an inner
 //! `async move` block it awaits, so that a `return` in the body still reaches the `complete()`
@@ -26,8 +30,7 @@
 //!
 //! ```text
 //! async fn name(args) -> R {
-//!     let mut guard = /* the same, with enter_async */;
-//!     let arg = arg; ..
+//!     let (mut guard, args..) = /* the same, with enter_async */;
 //!     let ty = PhantomData;                               // PhantomData<fn() -> ?>
 //!     if false { return output(ty); }                     // ? = R
 //!     let out = async move { if false { return output(ty); } original statements }.await;
@@ -36,14 +39,18 @@
 //! }
 //! ```
 //!
+//! An `async fn` that returns `!` never completes, so it is a plain function's shape: its window
+//! ends with a panic or with the future dropped (`cancelled`).
+//!
 //! A function returning a future hands the guard to that future, which closes the window when
 //! it completes: `Measured::new(guard, { statements })` for `impl Future`, and
 //! `Box::pin(Measured::new(guard, inner))` after `let inner: R = { statements };` for
 //! `Pin<Box<dyn Future>>` and `BoxFuture`.
 //!
 //! Every name the expansion introduces has mixed-site hygiene (the body cannot see or shadow
-//! it), or lives in a block the user's code is not in. Every path is absolute and goes through
-//! `<crate>::__private`, so a wrong `crate = path` is one error.
+//! it), or lives in a block the user's code is not in. Every path is absolute (`::core`, or
+//! `<crate>::__private`, the only part of pgadget the expansion names); paths are resolved with
+//! the macro's edition, so they mean the same in a 2015 crate.
 
 use crate::args::{FieldValue, MeasureArgs};
 use crate::item::{MeasuredFn, Shape};
@@ -95,9 +102,12 @@ pub fn expand(args: &MeasureArgs, measured: MeasuredFn) -> TokenStream {
             let ty = Ident::new("__pgadget_ty", Span::mixed_site());
             let output = Ident::new("__pgadget_output", Span::mixed_site());
             // Spanned on the declared type: "return type inferred to be `R` here" points at it.
-            let fix_output = quote_spanned! {output_span(&sig.output)=>
+            let at = output_span(&sig.output);
+            let fake = Ident::new("__pgadget_fake_return", at);
+            let fix_output = quote_spanned! {at=>
                 if false {
-                    return #private::output(#ty);
+                    let #fake = #private::output(#ty);
+                    return #fake;
                 }
             };
             quote! {
