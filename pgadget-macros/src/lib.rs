@@ -104,12 +104,12 @@ pub fn measure_power(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Whether the generated code can call pgadget `::pgadget` (see `locate`).
 fn reachable_as_pgadget() -> syn::Result<()> {
     let message = match locate::pgadget_crate() {
-        locate::Pgadget::AsPgadget => return Ok(()),
-        locate::Pgadget::Renamed(name) => format!(
+        locate::Dependency::AsPgadget => return Ok(()),
+        locate::Dependency::Renamed(name) => format!(
             "this crate depends on pgadget under the name `{name}`, so #[measure_power] cannot \
              find it as `::pgadget`: add `crate = ::{name}` to the attribute's arguments"
         ),
-        locate::Pgadget::Missing => "#[measure_power] cannot find the pgadget crate: it is not \
+        locate::Dependency::Missing => "#[measure_power] cannot find the pgadget crate: it is not \
              a dependency of this crate. If you use the attribute through a crate that \
              re-exports pgadget, say where with `crate = path::to::pgadget` in its arguments; \
              otherwise add pgadget to [dependencies]"

@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// What the compiler's command line says about pgadget.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Pgadget {
+pub enum Dependency {
     /// `::pgadget` names it, or nothing is known.
     AsPgadget,
     /// The crate is a dependency under this other name.
@@ -23,11 +23,11 @@ pub enum Pgadget {
 }
 
 /// What this compiler process's command line says.
-pub fn pgadget_crate() -> Pgadget {
+pub fn pgadget_crate() -> Dependency {
     from_args(std::env::args_os())
 }
 
-fn from_args(args: impl IntoIterator<Item = OsString>) -> Pgadget {
+fn from_args(args: impl IntoIterator<Item = OsString>) -> Dependency {
     let mut externs: Vec<(String, Option<String>)> = Vec::new();
     let mut args = args.into_iter().map(|a| a.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
@@ -47,7 +47,7 @@ fn from_args(args: impl IntoIterator<Item = OsString>) -> Pgadget {
         }
     }
     if externs.is_empty() || externs.iter().any(|(name, _)| name == "pgadget") {
-        return Pgadget::AsPgadget;
+        return Dependency::AsPgadget;
     }
     let renamed = externs.into_iter().find(|(_, path)| {
         path.as_deref()
@@ -55,8 +55,8 @@ fn from_args(args: impl IntoIterator<Item = OsString>) -> Pgadget {
             .is_some_and(|file| is_pgadget_library(&file.to_string_lossy()))
     });
     match renamed {
-        Some((name, _)) => Pgadget::Renamed(name),
-        None => Pgadget::Missing,
+        Some((name, _)) => Dependency::Renamed(name),
+        None => Dependency::Missing,
     }
 }
 
@@ -82,7 +82,7 @@ fn is_pgadget_library(file: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn args(line: &str) -> Pgadget {
+    fn args(line: &str) -> Dependency {
         from_args(line.split(' ').map(OsString::from))
     }
 
@@ -90,13 +90,13 @@ mod tests {
     fn pgadget_by_its_own_name_or_no_extern_at_all_is_the_default() {
         assert_eq!(
             args("rustc --crate-name app --extern pgadget=/t/deps/libpgadget-0a1b.rlib"),
-            Pgadget::AsPgadget
+            Dependency::AsPgadget
         );
         assert_eq!(
             args("rustc --extern=pgadget=/t/libpgadget-0a1b.rmeta"),
-            Pgadget::AsPgadget
+            Dependency::AsPgadget
         );
-        assert_eq!(args("proc-macro-srv"), Pgadget::AsPgadget);
+        assert_eq!(args("proc-macro-srv"), Dependency::AsPgadget);
     }
 
     #[test]
@@ -105,11 +105,11 @@ mod tests {
             args(
                 "rustc --extern serde=/t/libserde-99.rmeta --extern energy=/t/deps/libpgadget-0a1b2c.rmeta"
             ),
-            Pgadget::Renamed("energy".into())
+            Dependency::Renamed("energy".into())
         );
         assert_eq!(
             args("rustc --extern noprelude:energy=/t/libpgadget.rlib"),
-            Pgadget::Renamed("energy".into())
+            Dependency::Renamed("energy".into())
         );
     }
 
@@ -119,8 +119,8 @@ mod tests {
             args(
                 "rustc --extern pg=/t/libpgadget_runtime-0a.rlib --extern x=/t/libpgadgets-1.rlib"
             ),
-            Pgadget::Missing
+            Dependency::Missing
         );
-        assert_eq!(args("rustc --extern proc_macro"), Pgadget::Missing);
+        assert_eq!(args("rustc --extern proc_macro"), Dependency::Missing);
     }
 }
