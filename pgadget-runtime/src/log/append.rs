@@ -156,7 +156,7 @@ impl LogWriter {
 
     fn open_log(&self) -> io::Result<OpenLog> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(|e| super::explain_io_error(&self.path, e))?;
         }
         let mut options = OpenOptions::new();
         options.read(true).append(true).create(true);
