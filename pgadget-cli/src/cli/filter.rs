@@ -53,6 +53,8 @@ pub struct Scan {
     pub total: u64,
     /// How many rows passed the filters (and `--last`).
     pub kept: u64,
+    /// How many rows were skipped (torn or malformed).
+    pub skipped: u64,
     /// How many bytes were read: a second pass reads exactly the same rows.
     pub bytes: u64,
 }
@@ -164,9 +166,9 @@ impl LogFilter {
             path: path.clone(),
             total: 0,
             kept: 0,
+            skipped: 0,
             bytes: 0,
         };
-        let mut skipped = 0u64;
         let mut last: VecDeque<Record> = VecDeque::new();
         let result = loop {
             let entry = match reader.next_entry() {
@@ -201,8 +203,8 @@ impl LogFilter {
                     }
                 }
                 Entry::Skipped(s) => {
-                    skipped += 1;
-                    if !options.quiet && skipped <= REPORTED_SKIPS {
+                    scan.skipped += 1;
+                    if !options.quiet && scan.skipped <= REPORTED_SKIPS {
                         eprintln!("pgadget: {}", terminal_safe_lines(&s.to_string()));
                     }
                 }
@@ -212,11 +214,12 @@ impl LogFilter {
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        if !options.quiet && skipped > REPORTED_SKIPS {
+        if !options.quiet && scan.skipped > REPORTED_SKIPS {
             eprintln!(
-                "pgadget: ... and {} more rows of {} skipped ({skipped} in all)",
-                skipped - REPORTED_SKIPS,
-                terminal_safe_lines(&path.display().to_string())
+                "pgadget: ... and {} more rows of {} skipped ({} in all)",
+                scan.skipped - REPORTED_SKIPS,
+                terminal_safe_lines(&path.display().to_string()),
+                scan.skipped
             );
         }
         result?;

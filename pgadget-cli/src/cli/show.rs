@@ -35,7 +35,12 @@ pub fn run(args: &ShowArgs) -> Result<(), CliError> {
 /// Says why there is nothing to show.
 pub fn nothing_to_show(scan: &Scan, filter: &LogFilter) -> String {
     let path = format::terminal_safe_lines(&scan.path.display().to_string());
-    if scan.total == 0 {
+    if scan.total == 0 && scan.skipped > 0 {
+        format!(
+            "pgadget: none of the {} rows of {path} could be read (see the warnings above)",
+            scan.skipped
+        )
+    } else if scan.total == 0 {
         format!("pgadget: {path} holds no rows yet")
     } else if filter.is_filtering() {
         format!(
