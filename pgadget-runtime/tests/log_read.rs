@@ -195,6 +195,10 @@ fn a_row_that_is_not_utf8_is_skipped_and_the_next_one_read() {
     bytes.extend(row(&[("Algorithm", "after")]).into_bytes());
     let log = dir.path().join("latin1.csv");
     std::fs::write(&log, bytes).unwrap();
+    assert_eq!(
+        entries(LogReader::open(&log).unwrap()),
+        ["row RandomForest", "malformed at 3", "row after"]
+    );
     let contents = read_log(&log).unwrap();
     assert_eq!(contents.records.len(), 2);
     assert_eq!(contents.records[1].algorithm, "after");
@@ -205,6 +209,31 @@ fn a_row_that_is_not_utf8_is_skipped_and_the_next_one_read() {
         "{:?}",
         contents.warnings
     );
+}
+
+/// What a reader hands over, in order, one line each (`row ALGORITHM`, `torn at LINE`,
+/// `malformed at LINE`); read inline and read ahead (on a thread of its own), which must agree,
+/// down to the reasons.
+fn entries(reader: LogReader<std::fs::File>) -> Vec<String> {
+    let describe = |mut reader: LogReader<std::fs::File>| {
+        let mut seen = Vec::new();
+        while let Some(entry) = reader.next_entry().unwrap() {
+            seen.push(match entry {
+                Entry::Row(r) => (format!("row {}", r.algorithm), String::new()),
+                Entry::Skipped(s) => match s.kind {
+                    SkipKind::Torn { .. } => (format!("torn at {}", s.line), String::new()),
+                    SkipKind::Malformed(reason) => (format!("malformed at {}", s.line), reason),
+                    _ => (format!("skipped at {}", s.line), String::new()),
+                },
+            });
+        }
+        seen
+    };
+    let path = reader.path().to_path_buf();
+    let inline = describe(reader);
+    let ahead = describe(LogReader::open(&path).unwrap().read_ahead());
+    assert_eq!(inline, ahead, "read ahead, the same entries");
+    inline.into_iter().map(|(what, _)| what).collect()
 }
 
 #[test]
@@ -221,19 +250,10 @@ fn the_reader_hands_rows_and_skipped_rows_over_one_at_a_time_in_order() {
             row(&[("Algorithm", "b")]),
         ],
     );
-    let mut reader = LogReader::open(&log).unwrap();
-    let mut seen = Vec::new();
-    while let Some(entry) = reader.next_entry().unwrap() {
-        seen.push(match entry {
-            Entry::Row(r) => format!("row {}", r.algorithm),
-            Entry::Skipped(s) => match s.kind {
-                SkipKind::Torn { .. } => format!("torn at {}", s.line),
-                SkipKind::Malformed(_) => format!("malformed at {}", s.line),
-                _ => format!("skipped at {}", s.line),
-            },
-        });
-    }
-    assert_eq!(seen, ["row a", "torn at 3", "malformed at 4", "row b"]);
+    assert_eq!(
+        entries(LogReader::open(&log).unwrap()),
+        ["row a", "torn at 3", "malformed at 4", "row b"]
+    );
     // Torn rows are skipped even strictly: they are what a killed writer leaves.
     let strict = LogReader::open(&log)
         .unwrap()

@@ -350,20 +350,24 @@ impl<R: Read> LogReader<R> {
             }
             Input::Ahead(ahead) => ahead.next(),
         };
+        let not_utf8 = |field: usize| {
+            let name = columns
+                .at
+                .iter()
+                .position(|&at| at == Some(field))
+                .map_or("a cell", |c| HEADER[c]);
+            format!("{name} is not UTF-8 text")
+        };
         let row = match got {
             Got::Row(row) => row,
             Got::End => return Ok(None),
+            Got::NotUtf8(line, field) => {
+                return malformed(path, strict, line, not_utf8(field)).map(Some);
+            }
             Got::Error(e, stuck) => {
                 let line = e.position().map_or(0, |p| p.line());
                 let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { err, .. } => {
-                        let name = columns
-                            .at
-                            .iter()
-                            .position(|&at| at == Some(err.field()))
-                            .map_or("a cell", |c| HEADER[c]);
-                        format!("{name} is not UTF-8 text")
-                    }
+                    csv::ErrorKind::Utf8 { err, .. } => not_utf8(err.field()),
                     csv::ErrorKind::Io(_) => return Err(csv_error(e, path)),
                     _ => e.to_string(),
                 };
@@ -431,6 +435,8 @@ impl<R: Read + Send + 'static> LogReader<R> {
 /// What the CSV parser gave next.
 enum Got<'a> {
     Row(&'a csv::StringRecord),
+    /// A row with a cell that is not UTF-8: its line and the cell's index.
+    NotUtf8(u64, usize),
     End,
     /// A row the parser could not give, and whether it made no progress on it.
     Error(csv::Error, bool),
@@ -472,10 +478,15 @@ mod ahead {
     /// Batches in circulation: one being parsed, one being used, one waiting.
     const BATCHES: usize = 3;
 
+    /// One row. The parsing thread fills `bytes`; the thread that uses the row checks that
+    /// it is UTF-8 (which takes that work off the parsing thread, the busier of the two) and
+    /// keeps it as `text`, which goes back to being `bytes` for the next batch. The record's
+    /// memory moves between the two forms without being copied or reallocated.
     #[derive(Default)]
     struct Slot {
-        record: csv::StringRecord,
-        /// Why the parser could not give this row (the record is then empty).
+        bytes: Option<csv::ByteRecord>,
+        text: Option<csv::StringRecord>,
+        /// Why the parser could not give this row.
         error: Option<csv::Error>,
         /// The error made no progress: reading must stop after it.
         stuck: bool,
@@ -536,14 +547,10 @@ mod ahead {
         }
 
         pub fn next(&mut self) -> Got<'_> {
-            loop {
+            let at = loop {
                 if self.next < self.batch.len {
-                    let slot = &mut self.batch.slots[self.next];
                     self.next += 1;
-                    return match slot.error.take() {
-                        Some(e) => Got::Error(e, slot.stuck),
-                        None => Got::Row(&slot.record),
-                    };
+                    break self.next - 1;
                 }
                 if let Some(end) = self.batch.end.take() {
                     self.finished = true;
@@ -562,6 +569,23 @@ mod ahead {
                 // At most BATCHES batches exist, so there is room.
                 let _ = self.empty.try_send(used);
                 self.next = 0;
+            };
+            let slot = &mut self.batch.slots[at];
+            if let Some(e) = slot.error.take() {
+                return Got::Error(e, slot.stuck);
+            }
+            let Some(bytes) = slot.bytes.take() else {
+                return Got::Lost("the thread reading the log lost a row");
+            };
+            match csv::StringRecord::from_byte_record(bytes) {
+                Ok(text) => Got::Row(slot.text.insert(text)),
+                Err(e) => {
+                    let field = e.utf8_error().field();
+                    let bytes = e.into_byte_record();
+                    let line = bytes.position().map_or(0, |p| p.line());
+                    slot.bytes = Some(bytes);
+                    Got::NotUtf8(line, field)
+                }
             }
         }
     }
@@ -576,8 +600,14 @@ mod ahead {
             let slot = &mut batch.slots[batch.len];
             slot.error = None;
             slot.stuck = false;
+            let record = match (slot.bytes.take(), slot.text.take()) {
+                (Some(bytes), _) => bytes,
+                (None, Some(text)) => text.into_byte_record(),
+                (None, None) => csv::ByteRecord::new(),
+            };
+            let record = slot.bytes.insert(record);
             let before = csv.position().byte();
-            match csv.read_record(&mut slot.record) {
+            match csv.read_byte_record(record) {
                 Ok(true) => batch.len += 1,
                 Ok(false) => {
                     batch.end = Some(None);
