@@ -357,3 +357,22 @@ fn rows_are_printed_while_the_log_is_still_being_read() {
         assert_eq!(text.matches("last-part").count(), 1, "{args:?}");
     }
 }
+
+#[test]
+fn the_table_with_last_n_holds_the_last_n_rows_written() {
+    use pgadget_test_support::logs::{self, row};
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = logs::header();
+    for i in 0..50 {
+        text += &row(&[("Algorithm", &format!("algo{i}"))]);
+    }
+    let log = logs::write(dir.path(), "power_logs.csv", &text);
+    let out = run(&["show", "--last", "3", "--log", log.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    let rows: Vec<&str> = table.lines().filter(|l| l.contains("/algo")).collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    for (line, i) in rows.iter().zip(47..50) {
+        assert!(line.contains(&format!("linfa/algo{i} ")), "{line}");
+    }
+}

@@ -118,40 +118,53 @@ fn print_json(filter: &LogFilter, log: &mut OpenLog) -> Result<(), CliError> {
 /// How many rows are laid out and printed at a time.
 const PAGE_ROWS: usize = 256;
 
-/// The table, printed a page at a time. From a file, a first pass finds how wide each column
-/// must be and which columns hold anything; the second prints the same rows. A pipe can be
-/// read only once: the first page sets the widths (longer cells wrap) and every column is
-/// printed.
+/// The table, printed a page at a time. With `--last N`, the N rows are all in memory anyway:
+/// one pass, one page. From a file, a first pass finds how wide each column must be and which
+/// columns hold anything; the second prints the same rows. A pipe can be read only once: the
+/// first page sets the widths (longer cells wrap) and every column is printed.
 fn print_table(filter: &LogFilter, log: &mut OpenLog) -> Result<(), CliError> {
     let cols = COLUMNS.map(|c| c.col);
     let mut pager = Pager::new(&cols);
-    if log.rereadable() {
+    let progress = ReadOptions {
+        progress: true,
+        ..ReadOptions::default()
+    };
+    let scan = if filter.last.is_some() {
+        let mut rows = Vec::new();
         let mut widths = Widths::new(COLUMNS.len());
-        let options = ReadOptions {
-            progress: true,
-            ..ReadOptions::default()
-        };
-        let scan = filter.scan(log, options, |row| {
+        let scan = filter.scan(log, progress, |row| {
+            let cells = cells(row);
+            widths.add(&cells);
+            rows.push(cells);
+            Ok(())
+        })?;
+        pager.layout = Some(widths.layout(&cols));
+        for row in rows {
+            pager.push(row)?;
+        }
+        scan
+    } else if log.rereadable() {
+        let mut widths = Widths::new(COLUMNS.len());
+        let scan = filter.scan(log, progress, |row| {
             widths.add(&cells(row));
             Ok(())
         })?;
-        if scan.kept == 0 {
-            eprintln!("{}", nothing_to_show(&scan, filter));
-            return Ok(());
+        if scan.kept > 0 {
+            pager.layout = Some(widths.layout(&cols));
+            let again = ReadOptions {
+                quiet: true,
+                again: Some(scan.bytes),
+                ..ReadOptions::default()
+            };
+            filter.scan(log, again, |row| pager.push(cells(row)))?;
         }
-        pager.layout = Some(widths.layout(&cols));
-        let again = ReadOptions {
-            quiet: true,
-            again: Some(scan.bytes),
-            ..ReadOptions::default()
-        };
-        filter.scan(log, again, |row| pager.push(cells(row)))?;
+        scan
     } else {
-        let scan = filter.scan(log, ReadOptions::default(), |row| pager.push(cells(row)))?;
-        if scan.kept == 0 {
-            eprintln!("{}", nothing_to_show(&scan, filter));
-            return Ok(());
-        }
+        filter.scan(log, ReadOptions::default(), |row| pager.push(cells(row)))?
+    };
+    if scan.kept == 0 {
+        eprintln!("{}", nothing_to_show(&scan, filter));
+        return Ok(());
     }
     pager.finish()
 }
