@@ -3,7 +3,7 @@
 use crate::carbon::{self, CountryLookup};
 use crate::config::{self, EnvConfig};
 use crate::energy::{self, estimate, Begun, Detected, Reading, SourceConfig, SourceError};
-use crate::log::{self, LogWriter, Record};
+use crate::log::{self, LogWriter, Record, RecordRef};
 use crate::metadata::Metadata;
 use crate::report_once;
 use std::fmt;
@@ -428,7 +428,7 @@ impl Measurement {
 
     /// Closes the window now, writes the row and returns it (`None` when disabled).
     pub fn finish(mut self) -> Option<Record> {
-        self.state.take().map(|state| state.close())
+        self.state.take().and_then(|state| state.close(true))
     }
 }
 
@@ -437,7 +437,7 @@ impl Drop for Measurement {
     #[inline]
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
-            state.close();
+            state.close(false);
         }
     }
 }
@@ -470,15 +470,10 @@ fn mwh(joules: f64) -> f64 {
 }
 
 impl State {
-    /// Closes the window, writes the row and returns it.
-    fn close(self) -> Record {
-        let meter = self.meter.clone();
-        let record = self.record();
-        meter.inner.log.append_or_report(&record);
-        record
-    }
-
-    fn record(self) -> Record {
+    /// Closes the window and writes the row; returns it as a [`Record`] when `keep` asks for
+    /// it ([`Measurement::finish`]). A dropped guard, the usual case, needs no owned copy, so
+    /// the row is serialised from borrowed text and the call allocates nothing for its cells.
+    fn close(self, keep: bool) -> Option<Record> {
         let elapsed = self.started.elapsed();
         let cpu = estimate::process_cpu_time();
         let cpu_end = cpu.clone().unwrap_or_default();
@@ -516,29 +511,32 @@ impl State {
             _ => None,
         };
         let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
-        let status = self.status.unwrap_or_else(|| {
+        let status = self.status.as_deref().unwrap_or_else(|| {
             if std::thread::panicking() && !self.unwinding_at_entry {
-                "panicked".into()
+                "panicked"
             } else if self.must_complete {
-                "cancelled".into()
+                "cancelled"
             } else {
-                "ok".into()
+                "ok"
             }
         });
-        let meta = self.metadata;
+        let meta = &self.metadata;
         let project = meta
             .project_name
-            .as_ref()
-            .map(|p| p.to_string())
-            .or_else(|| inner.project.clone())
-            .or_else(|| meta.default_project.as_ref().map(|p| p.to_string()))
+            .as_deref()
+            .or(inner.project.as_deref())
+            .or(meta.default_project.as_deref())
             .unwrap_or_default();
-        let mut record = Record {
+        let energy_note = notes.join("; ");
+        let row_id = log::row_id::RowId::next();
+        // Outside the window (elapsed is already taken): this may wait for the country lookup.
+        let location = inner.country.location();
+        let mut row = RecordRef {
             datetime: self.datetime,
-            user: inner.user.clone(),
-            iso: String::new(),
-            country: String::new(),
-            platform: std::env::consts::OS.to_string(),
+            user: &inner.user,
+            iso: location.iso,
+            country: location.country,
+            platform: std::env::consts::OS,
             project,
             elapsed_secs: elapsed.as_secs_f64(),
             gpu_elapsed_secs: if gpu_measured {
@@ -552,33 +550,30 @@ impl State {
             dram_mwh: used.dram.map(mwh),
             pue: inner.pue,
             co2_g: None,
-            package: meta.package.into_owned(),
-            algorithm: meta.algorithm.into_owned(),
-            algorithm_params: meta.algorithm_params.into_owned(),
-            data_type: meta.data_type.as_str().to_string(),
-            data_shape: meta.data_shape.into_owned(),
-            comments: meta.comments.into_owned(),
-            function: meta.function.into_owned(),
-            energy_source: inner.label.clone(),
+            package: &meta.package,
+            algorithm: &meta.algorithm,
+            algorithm_params: &meta.algorithm_params,
+            data_type: meta.data_type.as_str(),
+            data_shape: &meta.data_shape,
+            comments: &meta.comments,
+            function: &meta.function,
+            energy_source: &inner.label,
             process_cpu_secs: Some(process_cpu),
             status,
             cpu_share: cpu_share(process_cpu, self.machine_busy, machine_end),
-            energy_note: notes.join("; "),
-            row_id: log::row_id::next(),
-            host: inner.host.clone(),
+            energy_note: &energy_note,
+            row_id: row_id.as_str(),
+            host: &inner.host,
         };
-        // Outside the window (elapsed is already taken): this may wait for the country lookup.
-        let location = inner.country.location();
-        record.iso = location.iso.to_string();
-        record.country = location.country.to_string();
         // No energy measured (every source failed in this window): no CO2 either, rather
         // than a 0 that looks like a measurement.
         let measured = [used.package, used.cores, used.dram, used.gpu]
             .iter()
             .any(Option::is_some);
-        record.co2_g = measured
-            .then(|| carbon::co2_grams(record.pue, record.carbon_energy_mwh(), location.intensity));
-        record
+        row.co2_g =
+            measured.then(|| carbon::co2_grams(row.pue, row.total_mwh(), location.intensity));
+        inner.log.append_or_report(row);
+        keep.then(|| row.to_record())
     }
 }
 

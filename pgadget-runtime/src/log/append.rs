@@ -9,7 +9,7 @@
 //! written later by a background thread or at exit (see `backlog`).
 
 use super::backlog::{self, Backlog, Row};
-use super::record::{header_line, Record};
+use super::record::{header_line, RecordRef};
 use crate::files;
 use chrono::FixedOffset;
 use std::fs::{File, TryLockError};
@@ -151,7 +151,8 @@ impl LogWriter {
     /// The user is told on stderr (once per delay) when writing fails, and again when it
     /// works again (how many rows were delayed, and lost if more than
     /// [`MAX_DELAYED_ROWS`](crate::log::MAX_DELAYED_ROWS) had to wait), or at exit.
-    pub fn append_or_report(&self, record: &Record) {
+    pub fn append_or_report<'r>(&self, record: impl Into<RecordRef<'r>>) {
+        let record = record.into();
         let bytes = match record.to_csv_line() {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -199,7 +200,8 @@ impl LogWriter {
     /// Appends `record` now, after any delayed rows, waiting at most [`LOCK_WAIT`] for the
     /// lock. On error the row is not kept: this is for callers that handle failures
     /// themselves; measured calls use [`append_or_report`](Self::append_or_report).
-    pub fn append(&self, record: &Record) -> Result<(), AppendError> {
+    pub fn append<'r>(&self, record: impl Into<RecordRef<'r>>) -> Result<(), AppendError> {
+        let record = record.into();
         let bytes = record
             .to_csv_line()
             .map_err(|e| self.shared.err(io::Error::other(e)))?;

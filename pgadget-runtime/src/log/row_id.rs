@@ -22,6 +22,37 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A new row id, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
 pub fn next() -> String {
+    RowId::next().as_str().to_string()
+}
+
+/// A row id held in place, so that a row needs no allocation for it.
+#[derive(Clone, Copy)]
+pub struct RowId {
+    text: [u8; uuid::fmt::Hyphenated::LENGTH],
+}
+
+impl RowId {
+    /// A new row id.
+    pub fn next() -> RowId {
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        uuid_of_next_row().hyphenated().encode_lower(&mut text);
+        RowId { text }
+    }
+
+    /// The id as text, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
+    pub fn as_str(&self) -> &str {
+        // encode_lower wrote ASCII hex digits and hyphens into the whole array.
+        std::str::from_utf8(&self.text).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for RowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn uuid_of_next_row() -> uuid::Uuid {
     let pid = std::process::id();
     let bits = {
         // Two plain values written together: a panic cannot leave them half-written.
@@ -41,7 +72,7 @@ pub fn next() -> String {
     bytes[8..].copy_from_slice(&count.to_be_bytes());
     // new_v8 overwrites the version (4 bits of the random half) and the variant (the top 2
     // bits of the counter, which 2^62 rows never reach).
-    uuid::Uuid::new_v8(bytes).hyphenated().to_string()
+    uuid::Uuid::new_v8(bytes)
 }
 
 /// 64 bits from the operating system's random source. Should the source fail (it does not on
