@@ -196,6 +196,22 @@ mod spaced {
             .bench_local_values(|()| meter.measure_power(meta.clone(), || black_box(())));
     }
 
+    /// The kernel's part of a powercap call (see `parts::kernel_of_a_powercap_call`) after
+    /// the same sleep.
+    #[divan::bench(sample_count = SPACED_SAMPLES, sample_size = 1)]
+    fn kernel_of_a_powercap_call(bencher: divan::Bencher) {
+        let floor = powercap_floor(1, "spaced-kernel");
+        let path = parts::c_path(&scratch().join("spaced-kernel.csv"));
+        bencher
+            .with_inputs(|| std::thread::sleep(SPACING))
+            .bench_local_values(|()| {
+                black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
+                black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
+                parts::narrow_statx(&path);
+                floor.call();
+            });
+    }
+
     /// The floor's work after the same sleep.
     #[divan::bench(sample_count = SPACED_SAMPLES, sample_size = 1)]
     fn floor_powercap(bencher: divan::Bencher) {
@@ -249,13 +265,71 @@ fn floor_estimate(bencher: divan::Bencher) {
 mod parts {
     use super::*;
 
-    /// The `lstat` of the log's path that tells whether it was moved aside or replaced (by a
-    /// file or by a link).
+    /// The check of the log's name that tells whether it was moved aside or replaced (by a
+    /// file or by a link): a `statx` of the path asking for the inode and size only, as
+    /// pgadget makes it.
     #[divan::bench]
-    fn log_identity_stat(bencher: divan::Bencher) {
-        let path = scratch().join("parts.csv");
+    fn log_identity_statx(bencher: divan::Bencher) {
+        let path = c_path(&scratch().join("parts.csv"));
         drop(append_file("parts"));
-        bencher.bench_local(|| std::fs::symlink_metadata(black_box(&path)).unwrap());
+        bencher.bench_local(|| narrow_statx(&path));
+    }
+
+    /// A row's write after a full `lstat` of the log (which asks for the times, as
+    /// `std::fs::symlink_metadata` does) against after the narrow `statx`: with multigrain
+    /// timestamps a time that was looked at makes the next write update the inode.
+    #[divan::bench(args = ["lstat", "statx"])]
+    fn write_after(bencher: divan::Bencher, check: &str) {
+        let name = format!("parts-write-after-{check}");
+        let log = append_file(&name);
+        let path = scratch().join(format!("{name}.csv"));
+        let c = c_path(&path);
+        let row = vec![b'x'; 270];
+        bencher.bench_local(|| {
+            if check == "lstat" {
+                black_box(std::fs::symlink_metadata(&path).unwrap());
+            } else {
+                narrow_statx(&c);
+            }
+            (&log).write_all(&row).unwrap();
+        });
+    }
+
+    /// The kernel's part of one powercap call (one socket) and nothing else: the floor's six
+    /// reads, lock and write, plus what the row needs beyond them, the process's CPU time at
+    /// both ends (`getrusage` for the process and for its children) and the check of the
+    /// log's name. No measured call can cost less on this machine.
+    #[divan::bench(sample_count = SAMPLES)]
+    fn kernel_of_a_powercap_call(bencher: divan::Bencher) {
+        let floor = powercap_floor(1, "parts-kernel");
+        let path = c_path(&scratch().join("parts-kernel.csv"));
+        bencher.bench_local(|| {
+            black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
+            black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
+            narrow_statx(&path);
+            floor.call();
+        });
+    }
+
+    pub(super) fn c_path(path: &Path) -> std::ffi::CString {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap()
+    }
+
+    pub(super) fn narrow_statx(path: &std::ffi::CStr) {
+        // SAFETY: `struct statx` holds integers only, for which all zero bytes are a value.
+        let mut st: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: `path` is NUL-terminated and outlives the call; `st` is a `struct statx`.
+        let rc = unsafe {
+            libc::statx(
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+                libc::STATX_INO | libc::STATX_SIZE,
+                &mut st,
+            )
+        };
+        assert_eq!(rc, 0);
     }
 
     /// The process's CPU time (self and children), for "Process CPU Time", once per end.
