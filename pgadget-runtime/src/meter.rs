@@ -323,7 +323,7 @@ impl PowerMeter {
             return Measurement::disabled();
         }
         let unwinding_at_entry = std::thread::panicking();
-        let datetime = chrono::Local::now().fixed_offset();
+        let datetime = local_now();
         let machine_busy = machine::machine_busy_secs_recent();
         let cpu = estimate::process_cpu_time();
         let cpu_start = cpu.clone().unwrap_or_default();
@@ -440,6 +440,38 @@ impl Drop for Measurement {
             state.close(false);
         }
     }
+}
+
+/// The local time now, with its UTC offset: what `chrono::Local::now()` gives, without its
+/// time-zone lookup on every call.
+///
+/// The offset of a time zone changes only at a transition, and transitions fall on whole
+/// seconds, so the offset found for one second holds for every instant of that second. The
+/// last second looked up and its offset are kept in one atomic word: calls in the same second
+/// (in a loop, or 2 ms apart) reuse the offset, and chrono still looks it up (and notices a
+/// change of `TZ` or of `/etc/localtime`) once a second.
+fn local_now() -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::{FixedOffset, Offset, TimeZone};
+    use std::sync::atomic::AtomicU64;
+    /// The second (since the epoch, as u32: until 2106) in the high half, the offset in
+    /// seconds (as i32) in the low half; 0 before the first lookup.
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now();
+    let second = now.timestamp();
+    let last = LAST.load(Ordering::Relaxed);
+    if last != 0 && (last >> 32) as i64 == second {
+        if let Some(offset) = FixedOffset::east_opt(last as u32 as i32) {
+            return now.with_timezone(&offset);
+        }
+    }
+    let offset = chrono::Local
+        .offset_from_utc_datetime(&now.naive_utc())
+        .fix();
+    if let Ok(second) = u32::try_from(second) {
+        let packed = (u64::from(second) << 32) | u64::from(offset.local_minus_utc() as u32);
+        LAST.store(packed, Ordering::Relaxed);
+    }
+    now.with_timezone(&offset)
 }
 
 /// The reading of a source charging `joules` per second of the process's CPU time `cpu`.
@@ -580,6 +612,39 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_time_is_chronos_with_the_offset_looked_up_once_a_second() {
+        // The machine's zone, and zones east and west of UTC by fractions of an hour.
+        local_time_matches_chrono();
+        for zone in ["Asia/Kolkata", "America/St_Johns"] {
+            pgadget_test_support::child::ChildTest::new("meter::tests::local_time_child")
+                .env("TZ", zone)
+                .run();
+        }
+    }
+
+    #[test]
+    #[ignore = "run by the_local_time_is_chronos_with_the_offset_looked_up_once_a_second"]
+    fn local_time_child() {
+        let zone = pgadget_test_support::child::child_var("TZ");
+        assert_ne!(
+            chrono::Local::now().offset().local_minus_utc(),
+            0,
+            "{zone} is not UTC"
+        );
+        local_time_matches_chrono();
+    }
+
+    fn local_time_matches_chrono() {
+        for _ in 0..1000 {
+            let before = chrono::Local::now().fixed_offset();
+            let ours = local_now();
+            let after = chrono::Local::now().fixed_offset();
+            assert!(before <= ours && ours <= after, "{before} {ours} {after}");
+            assert_eq!(ours.offset(), after.offset());
+        }
+    }
 
     #[test]
     fn the_cpu_share_is_clamped_and_undefined_without_ticks() {
