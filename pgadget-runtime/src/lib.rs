@@ -11,6 +11,7 @@ pub mod carbon;
 pub mod config;
 pub mod energy;
 mod features;
+mod fork;
 pub mod log;
 pub mod metadata;
 pub mod meter;

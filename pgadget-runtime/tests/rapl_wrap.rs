@@ -8,10 +8,11 @@
 //! whatever the timing. The meter's sampler, whose period comes from the ranges, has to see
 //! every roll-over for the logged energy to match.
 //!
-//! The simulated powers are high (400 W package, 150 W DRAM) so that the ranges can stay well
-//! above what 1000 W (pgadget's bound on a domain's power) covers in one sampling period:
-//! that is what lets pgadget tell a real roll-over from a torn read of the file, which the
-//! simulation (unlike sysfs) can produce while it rewrites the value.
+//! The simulated powers are high (900 W package, 800 W DRAM, near pgadget's 1000 W bound on a
+//! domain's power) so that many roll-overs fit in a short test while the ranges (200 J and
+//! 100 J) stay well above what 1000 W covers in one sampling period: a sampler that the
+//! machine delays by a few periods must not look like a process that was stopped (which
+//! would leave the cells empty, see `rapl_gaps.rs`).
 // powercap, which this drives, is Linux-only.
 #![cfg(target_os = "linux")]
 
@@ -86,9 +87,9 @@ struct Truth {
     dram_wraps: u64,
 }
 
-/// 400 W and 150 W, in µJ per 2 ms step.
-const PACKAGE_STEP: u64 = 800_000;
-const DRAM_STEP: u64 = 300_000;
+/// 900 W and 800 W, in µJ per 2 ms step.
+const PACKAGE_STEP: u64 = 1_800_000;
+const DRAM_STEP: u64 = 1_600_000;
 const STEP_EVERY: Duration = Duration::from_millis(2);
 
 /// Measures a call during which the counters advance exactly `steps` steps; returns what the
@@ -145,12 +146,17 @@ fn measure(steps: u64, package: (u64, u64), dram: (u64, u64)) -> ((f64, f64), Tr
     assert_eq!(row.energy_source, "powercap");
     assert_eq!(row.status, "ok");
     assert_eq!(row.cores_mwh, None, "the tree has no core zone");
+    assert_eq!(row.energy_note, "", "no gap, nothing lost");
     let joules = |mwh: Option<f64>| mwh.expect("a measured column") * 3.6;
     ((joules(row.package_mwh), joules(row.dram_mwh)), truth)
 }
 
 fn assert_within_one_percent(what: &str, logged: f64, truth_uj: u64) {
     let truth = truth_uj as f64 * 1e-6;
+    eprintln!(
+        "{what}: {:+.4}% of {truth} J",
+        (logged / truth - 1.0) * 100.0
+    );
     assert!(
         (logged - truth).abs() <= truth * 0.01,
         "{what}: logged {logged} J, the counters advanced {truth} J"
@@ -159,8 +165,9 @@ fn assert_within_one_percent(what: &str, logged: f64, truth_uj: u64) {
 
 #[test]
 fn more_than_ten_roll_overs_lose_no_energy() {
-    // Package rolls over every 50 J (12 times in 640 J), DRAM every 20 J (12 times in 240 J).
-    let ((package, dram), truth) = measure(800, (10_000_000, 50_000_000), (0, 20_000_000));
+    // Package rolls over every 200 J (11 times in 2340 J), DRAM every 100 J (20 times in
+    // 2080 J).
+    let ((package, dram), truth) = measure(1300, (10_000_000, 200_000_000), (0, 100_000_000));
     assert!(
         truth.package_wraps > 10 && truth.dram_wraps > 10,
         "{truth:?}"
@@ -172,7 +179,7 @@ fn more_than_ten_roll_overs_lose_no_energy() {
 #[test]
 fn one_roll_over_loses_no_energy() {
     let ((package, dram), truth) =
-        measure(200, (100_000_000, 200_000_000), (50_000_000, 100_000_000));
+        measure(200, (100_000_000, 400_000_000), (50_000_000, 300_000_000));
     assert_eq!((truth.package_wraps, truth.dram_wraps), (1, 1), "{truth:?}");
     assert_within_one_percent("package", package, truth.package_uj);
     assert_within_one_percent("dram", dram, truth.dram_uj);

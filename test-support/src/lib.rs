@@ -1,5 +1,5 @@
-//! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, an MSR
-//! device), a meter that measures the same way on every machine, a CPU burner, child processes
+//! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, one whose
+//! counters keep counting on their own, an MSR device, a cpuinfo), a meter that measures the same way on every machine, a CPU burner, child processes
 //! with a clean environment, and a scripted HTTP server on loopback. Not published.
 //!
 //! Every helper panics with a message on failure: a test that cannot set up its scene must
@@ -12,6 +12,8 @@ pub mod meter;
 #[cfg(unix)]
 pub mod msr;
 pub mod powercap;
+#[cfg(unix)]
+pub mod sim;
 #[cfg(unix)]
 pub mod user;
 
