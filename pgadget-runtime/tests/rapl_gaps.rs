@@ -64,6 +64,11 @@ fn measured_window(
 /// The logged package energy is the truth, up to one simulation step at either end.
 fn assert_package_is_truth(row: &Record, truth: f64) {
     let logged = row.package_mwh.expect("a package energy") * 3.6;
+    eprintln!(
+        "{}: logged {logged:.3} J, truth {truth:.3} J ({:+.3}%)",
+        row.algorithm,
+        (logged / truth - 1.0) * 100.0
+    );
     assert!(
         (logged - truth).abs() <= 2.0 * STEP_J + truth * 0.002,
         "logged {logged} J, the counter advanced {truth} J ({row:?})"

@@ -400,6 +400,11 @@ pub fn probe_with(
         |f| (f.0, f.1),
         &units,
         |kind| format!("{kind:?} register"),
+        if vendor == Vendor::Amd {
+            &[DomainKind::Cores]
+        } else {
+            &[]
+        },
         &mut notes,
     );
     let mut counters = Vec::with_capacity(found.len());

@@ -212,6 +212,7 @@ fn assign(
     zones: &[Zone],
     cpu: Result<&CpuModel, &str>,
     notes: &mut Vec<String>,
+    explained: &mut Vec<DomainKind>,
 ) -> Vec<(Unit, DomainKind, usize)> {
     // The unit each top-level zone stands for, by (mmio, zone number).
     let mut unit_of: BTreeMap<(bool, u32), Unit> = BTreeMap::new();
@@ -295,7 +296,10 @@ fn assign(
         }
         used.insert((unit, role), i);
     }
-    notes.extend(core_note);
+    if let Some(note) = core_note {
+        notes.push(note);
+        explained.push(DomainKind::Cores);
+    }
     used.into_iter().map(|((u, r), i)| (u, r, i)).collect()
 }
 
@@ -372,7 +376,16 @@ pub fn probe_with(
 ) -> Result<Powercap, SourceError> {
     let mut notes = Vec::new();
     let zones = scan(root, &mut notes)?;
-    let mut assigned = assign(&zones, cpu, &mut notes);
+    let mut explained = Vec::new();
+    let mut assigned = assign(&zones, cpu, &mut notes, &mut explained);
+    let multi_die = assigned.iter().any(|(u, _, _)| u.die > 0);
+    let place = |unit: Unit| {
+        if multi_die {
+            unit.to_string()
+        } else {
+            format!("package {}", unit.package)
+        }
+    };
     if !assigned.iter().any(|(_, r, _)| *r == DomainKind::Package) {
         return Err(SourceError::new(
             SOURCE,
@@ -398,9 +411,10 @@ pub fn probe_with(
             Err(e) if *kind == DomainKind::Package => return Err(e),
             Err(e) => {
                 notes.push(format!(
-                    "{} ({}, {unit}): {}; the {} column is left empty",
+                    "{} ({}, {}): {}; the {} column is left empty",
                     zones[*i].dir_name(),
                     zones[*i].name,
+                    place(*unit),
                     e.what,
                     kind.domain().column()
                 ));
@@ -409,6 +423,7 @@ pub fn probe_with(
         }
     }
     assigned.retain(|(_, kind, _)| !broken.contains(kind));
+    explained.extend(broken);
     let mut opened = Vec::with_capacity(assigned.len());
     for (unit, kind, i) in assigned {
         let zone = &zones[i];
@@ -454,25 +469,20 @@ pub fn probe_with(
             DomainKind::Dram => "`dram` zone".into(),
             _ => "`core` zone".into(),
         },
+        &explained,
         &mut notes,
     );
-    let multi_die = units.iter().any(|u| u.die > 0);
     let mut counters = Vec::with_capacity(opened.len());
     for (unit, kind, i, file) in opened {
         let zone = &zones[i];
         let energy = zone.dir.join("energy_uj");
         let range = ranges[&i];
-        let place = if multi_die {
-            unit.to_string()
-        } else {
-            format!("package {}", unit.package)
-        };
         // energy_uj takes the values 0..=max_energy_range_uj, so it rolls over after range + 1
         // microjoules. (The kernel's range is 0xffffffff hardware units; the true roll-over is
         // one unit, ~61 µJ, further: an error of 61 µJ per roll-over, every few minutes.)
         let counter = Counter::new(
             kind,
-            format!("{} ({}, {place})", energy.display(), zone.name),
+            format!("{} ({}, {})", energy.display(), zone.name, place(unit)),
             file,
             1e-6,
             range.saturating_add(1),

@@ -144,12 +144,14 @@ fn list_units(units: &[Unit], multi_die: bool) -> String {
 /// empty cell is an honest one.
 ///
 /// `found` holds the counters, `key` gives each one's unit and column, `units` lists every
-/// unit measured, and `what` names a column's counter in the notes (e.g. "`core` zone").
+/// unit measured, `what` names a column's counter in the notes (e.g. "`core` zone"), and
+/// `explained` the columns a note already says are empty.
 pub(super) fn complete_columns<T>(
     found: &mut Vec<T>,
     key: impl Fn(&T) -> (Unit, DomainKind),
     units: &[Unit],
     what: impl Fn(DomainKind) -> String,
+    explained: &[DomainKind],
     notes: &mut Vec<String>,
 ) {
     let multi_die = units.iter().any(|u| u.die > 0);
@@ -163,7 +165,9 @@ pub(super) fn complete_columns<T>(
         with.sort_unstable();
         with.dedup();
         if with.is_empty() {
-            notes.push(format!("no {}: that column is left empty", what(kind)));
+            if !explained.contains(&kind) {
+                notes.push(format!("no {}: that column is left empty", what(kind)));
+            }
         } else if units.iter().any(|u| !with.contains(u)) {
             let (these, all) = (list_units(&with, multi_die), list_units(units, multi_die));
             notes.push(if multi_die {
@@ -235,7 +239,14 @@ mod tests {
             (die(0, 1), DomainKind::Dram),
         ];
         let mut notes = Vec::new();
-        complete_columns(&mut found, |f| *f, &units, |k| format!("{k:?}"), &mut notes);
+        complete_columns(
+            &mut found,
+            |f| *f,
+            &units,
+            |k| format!("{k:?}"),
+            &[],
+            &mut notes,
+        );
         assert_eq!(found.len(), 2);
         assert_eq!(
             notes,
@@ -289,6 +300,7 @@ mod tests {
             |f| *f,
             &[p(0), p(1)],
             |k| format!("{k:?} counter"),
+            &[],
             &mut notes,
         );
         assert_eq!(
@@ -315,15 +327,14 @@ mod tests {
             |f| *f,
             &[p(0)],
             |k| format!("{k:?} counter"),
+            &[DomainKind::Dram],
             &mut notes,
         );
         assert_eq!(found.len(), 1);
         assert_eq!(
             notes,
-            [
-                "no Cores counter: that column is left empty",
-                "no Dram counter: that column is left empty"
-            ]
+            ["no Cores counter: that column is left empty"],
+            "a column another note explains is not explained twice"
         );
     }
 }
