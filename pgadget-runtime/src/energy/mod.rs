@@ -10,7 +10,11 @@
 //! Every source reports *cumulative* energy in joules per domain since an arbitrary origin
 //! (a [`Reading`]); a measurement window is the difference of two readings. Sources whose
 //! hardware counters wrap unwrap them themselves (see `sampler`), so the difference of two
-//! readings is never negative and never loses a wrap.
+//! readings is never negative and never loses a wrap unseen: where a wrap could have passed
+//! unseen (the process stopped, the machine asleep), the readings record a [`Break`] and the
+//! window's cell is [`Cell::Lost`] with the reason. Every cell of a row is a value, or empty:
+//! without a note when the source does not measure that domain, with one (see `window`) when
+//! it does but cannot vouch for the value.
 
 pub mod clock;
 pub mod doctor;
