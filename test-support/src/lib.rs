@@ -12,7 +12,7 @@ pub mod meter;
 #[cfg(unix)]
 pub mod msr;
 pub mod powercap;
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 pub mod sim;
 #[cfg(unix)]
 pub mod user;

@@ -117,9 +117,10 @@ impl Cell {
 /// [`Reading::breaks`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Break {
-    /// The counter went `unread` without a reading, longer than the `limit` in which it can
-    /// roll over at `bound_watts`: a whole range may have passed unseen. The process was
-    /// stopped (SIGSTOP, Ctrl-Z, a debugger, a frozen cgroup) or the machine slept.
+    /// The counter went `unread` without a reading, long enough at `bound_watts` for a whole
+    /// range (which lasts `limit` at that power) to pass unseen. The process was stopped
+    /// (SIGSTOP, Ctrl-Z, a debugger, a frozen cgroup), the machine slept, or it was too busy
+    /// to run the sampler.
     Gap {
         /// How long the counter went unread.
         unread: Duration,
@@ -144,9 +145,9 @@ impl Break {
                 limit,
                 bound_watts,
             } => format!(
-                "its counter went {} unread (the process was stopped or the machine slept), \
-                 longer than the {} in which it can roll over at {bound_watts} W, so \
-                 roll-overs may be missing; measure again without pausing the process",
+                "its counter went {} unread (the process stopped, the machine asleep or \
+                 overloaded): at {bound_watts} W it could roll over unseen in that time (a range \
+                 lasts {} there); measure again without pausing the process",
                 seconds(*unread),
                 seconds(*limit)
             ),

@@ -47,9 +47,16 @@ pub const MIN_PERIOD: Duration = Duration::from_millis(1);
 pub const MAX_PERIOD: Duration = Duration::from_secs(60);
 
 /// A reading may advance the counter by `max_rate × (elapsed + GRACE)`. The grace covers the
-/// counter's own update granularity (RAPL updates in steps of about 1 ms, so two reads a
-/// microsecond apart can still see one step).
-const GRACE: Duration = Duration::from_millis(10);
+/// counter's own update granularity: RAPL updates about every millisecond, so two reads a
+/// microsecond apart can still see one step, and firmware, a hypervisor's emulated counters or
+/// a virtual CPU that the host left waiting may deliver energy in coarser steps. 100 ms at the
+/// bound is still less than a six-hundredth of the smallest range in use.
+const GRACE: Duration = Duration::from_millis(100);
+
+/// How many times in a row a reading may be impossible before the counter is reported as
+/// unreadable: once is a glitch or a burst, retried at once; three times is a counter that
+/// cannot be followed, whose total would go stale.
+const ATTEMPTS: usize = 3;
 
 /// How often a counter that rolls over after `modulus` units must be read when its domain can
 /// draw at most `max_units_per_sec`: a quarter of the time it takes to cover the whole range at
@@ -89,11 +96,16 @@ pub enum Update {
     /// The counter had gone unread so long that whole ranges may have passed unseen: it moved
     /// forward by at least this many units, and a [`Break::Gap`] is recorded.
     Gap(u64),
+    /// The reading was a little below the last one (by no more than the last reading added,
+    /// or than the domain can draw in the time between them): a counter never goes back, so
+    /// the last reading read high (a glitch, or a file caught halfway through being rewritten)
+    /// and the total follows this one down by this many units.
+    Back(u64),
     /// The reading was impossible (beyond the range, or more energy than the domain can
     /// draw in the time since the last reading) and was ignored.
     Rejected,
-    /// The counter jumped (a reset, or readings we could not see): counting restarted from
-    /// the reading before this one, the energy across the jump is not counted, and a
+    /// The counter jumped back (a reset, or readings we could not see): counting restarted
+    /// from the reading before this one, the energy across the jump is not counted, and a
     /// [`Break::Jump`] is recorded.
     Resynced,
 }
@@ -106,7 +118,11 @@ pub struct WrapState {
     bound_watts: f64,
     last: u64,
     last_at: Stamp,
-    total: u64,
+    /// What the last accepted reading added: the most a reading just below it may take back.
+    last_step: u64,
+    /// Signed: a reading that is taken back (see [`Update::Back`]) can make it dip below 0
+    /// right after the first reading.
+    total: i64,
     /// A rejected reading, kept to recognise a counter that really jumped.
     suspect: Option<(u64, Stamp)>,
     breaks: Breaks,
@@ -131,6 +147,7 @@ impl WrapState {
             bound_watts,
             last: first % modulus.max(1),
             last_at: now,
+            last_step: 0,
             total: 0,
             suspect: None,
             breaks: Breaks::default(),
@@ -140,7 +157,7 @@ impl WrapState {
     }
 
     /// The unwrapped total since the first reading, in counter units.
-    pub fn total(&self) -> u64 {
+    pub fn total(&self) -> i64 {
         self.total
     }
 
@@ -175,13 +192,36 @@ impl WrapState {
     }
 
     fn accept(&mut self, raw: u64, now: Stamp, delta: u64) {
-        self.total += delta;
+        self.total += delta as i64;
+        self.last_step = delta;
         self.last = raw;
         self.last_at = now;
         self.suspect = None;
     }
 
-    /// Feeds one successful raw reading taken at `now`.
+    /// Feeds one successful raw reading taken at `now` (see [`WrapState::update_between`]).
+    ///
+    /// ```
+    /// use pgadget_runtime::energy::clock::Stamp;
+    /// use pgadget_runtime::energy::sampler::{Update, WrapState};
+    /// use std::time::Duration;
+    /// let at = |ms| Stamp::from_origin(Duration::from_millis(ms));
+    /// // A range of 1000 units, at most 100 units per second.
+    /// let mut counter = WrapState::new(950, at(0), 1000, 100.0, 100.0);
+    /// assert_eq!(counter.update(20, at(1000)), Update::Advanced(70)); // rolled over
+    /// assert_eq!(counter.update(500, at(1001)), Update::Rejected); // 480 units in 1 ms
+    /// assert_eq!(counter.total(), 70);
+    /// ```
+    pub fn update(&mut self, raw: u64, now: Stamp) -> Update {
+        self.update_between(raw, now, now)
+    }
+
+    /// Feeds one successful raw reading taken between `before` and `after`.
+    ///
+    /// The time since the last reading is counted from the earliest moment that one may have
+    /// been taken to the latest this one may have been: a thread preempted between its read
+    /// and its clock read can only make the elapsed time seem longer, which makes a gap more
+    /// likely to be flagged, never less.
     ///
     /// When the counter has gone unread so long that it could have covered a whole range more
     /// than the reading shows (the range plus the difference fits in the time elapsed at the
@@ -189,21 +229,23 @@ impl WrapState {
     /// the counter moved, and a [`Break::Gap`] is recorded.
     ///
     /// Otherwise a reading lower than the last one is a roll-over only when the energy it
-    /// implies fits in the time elapsed; if not it is a glitch and is ignored (and a failed
-    /// read never reaches this function at all), so no reading can add energy that was not
-    /// used. Two consecutive rejected readings that agree with each other mean the counter
-    /// really jumped (e.g. it was reset): counting continues from there, with a
-    /// [`Break::Jump`].
-    pub fn update(&mut self, raw: u64, now: Stamp) -> Update {
+    /// implies fits in the time elapsed; if not, and it is only a little lower, the last
+    /// reading read high and is taken back ([`Update::Back`]); otherwise it is a glitch and is
+    /// ignored (and a failed read never reaches this function at all), so no reading can add
+    /// energy that was not used. Two consecutive rejected readings that agree with each other
+    /// mean the counter really jumped (e.g. it was reset): counting continues from there, with
+    /// a [`Break::Jump`]. (A jump forward is not counted as energy: a counter that glitched to
+    /// 0 and back would add its whole value.)
+    pub fn update_between(&mut self, raw: u64, before: Stamp, after: Stamp) -> Update {
         if raw >= self.modulus {
             self.rejected += 1;
             return Update::Rejected;
         }
-        let elapsed = now.saturating_since(self.last_at);
+        let elapsed = after.saturating_since(self.last_at);
         let delta = forward(self.modulus, self.last, raw);
         let allowed = self.allowed(elapsed);
         if self.modulus as f64 + delta as f64 <= allowed {
-            self.accept(raw, now, delta);
+            self.accept(raw, before, delta);
             self.record(Break::Gap {
                 unread: elapsed,
                 limit: self.range_time(),
@@ -212,21 +254,34 @@ impl WrapState {
             return Update::Gap(delta);
         }
         if delta as f64 <= allowed {
-            self.accept(raw, now, delta);
+            self.accept(raw, before, delta);
             return Update::Advanced(delta);
+        }
+        if raw < self.last {
+            let back = self.last - raw;
+            // The last reading added `last_step`; one that read high added too much, by at
+            // most that.
+            if back <= self.last_step || back as f64 <= allowed {
+                self.total -= back as i64;
+                self.last = raw;
+                self.last_at = before;
+                self.last_step = self.last_step.saturating_sub(back);
+                self.suspect = None;
+                return Update::Back(back);
+            }
         }
         if let Some((suspect, at)) = self.suspect {
             let since_suspect = forward(self.modulus, suspect, raw);
             if since_suspect < self.modulus / 2
-                && since_suspect as f64 <= self.allowed(now.saturating_since(at))
+                && since_suspect as f64 <= self.allowed(after.saturating_since(at))
             {
-                self.accept(raw, now, since_suspect);
                 self.resyncs += 1;
+                self.accept(raw, before, since_suspect);
                 self.record(Break::Jump);
                 return Update::Resynced;
             }
         }
-        self.suspect = Some((raw, now));
+        self.suspect = Some((raw, before));
         self.rejected += 1;
         Update::Rejected
     }
@@ -323,16 +378,32 @@ impl<R: RawCounter> Counter<R> {
     /// The read and its time stamp happen under the state's lock, so two readers can never
     /// feed values out of order. A failed read is retried once, then reported; it never
     /// changes the total.
-    pub fn total(&self, clock: &dyn Clock) -> io::Result<(u64, Breaks)> {
+    ///
+    /// An impossible reading (a glitch, a burst) is retried at once; when [`ATTEMPTS`] readings
+    /// in a row are impossible, the total would be stale, and that is an error too.
+    pub fn total(&self, clock: &dyn Clock) -> io::Result<(i64, Breaks)> {
         let mut state = self.lock();
-        let raw = match self.raw.read_raw() {
-            Ok(raw) => raw,
-            Err(_) => self.raw.read_raw()?,
-        };
-        state.update(raw, clock.now());
-        self.breaks_seen
-            .store(state.breaks.count, Ordering::Release);
-        Ok((state.total(), state.breaks()))
+        for _ in 0..ATTEMPTS {
+            let before = clock.now();
+            let raw = match self.raw.read_raw() {
+                Ok(raw) => raw,
+                Err(_) => self.raw.read_raw()?,
+            };
+            let update = state.update_between(raw, before, clock.now());
+            self.breaks_seen
+                .store(state.breaks.count, Ordering::Release);
+            if update != Update::Rejected {
+                return Ok((state.total(), state.breaks()));
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{ATTEMPTS} readings in a row were impossible (beyond the range, or faster than \
+                 {} W)",
+                state.bound_watts
+            ),
+        ))
     }
 
     /// How often this counter must be read (see [`sampling_period`]).
@@ -694,10 +765,10 @@ mod tests {
     #[test]
     fn ten_wraps_give_the_same_energy_as_none() {
         let t0 = t0();
-        // 20 units per ms at most: a whole range (1000) takes 50 ms, so readings 1 ms apart
+        // 5 units per ms at most: a whole range (1000) takes 200 ms, so readings 1 ms apart
         // cannot miss one.
-        let mut wrapping = WrapState::new(0, t0, 1000, 20_000.0, 20_000.0);
-        let mut wide = WrapState::new(0, t0, u64::MAX, 20_000.0, 20_000.0);
+        let mut wrapping = WrapState::new(0, t0, 1000, 5_000.0, 5_000.0);
+        let mut wide = WrapState::new(0, t0, u64::MAX, 5_000.0, 5_000.0);
         let mut truth = 0u64;
         for i in 1..=200u64 {
             truth += 57;
@@ -706,8 +777,8 @@ mod tests {
             wide.update(truth, now);
         }
         assert!(truth / 1000 >= 10, "the test must cross ten wraps");
-        assert_eq!(wrapping.total(), truth);
-        assert_eq!(wide.total(), truth);
+        assert_eq!(wrapping.total(), truth as i64);
+        assert_eq!(wide.total(), truth as i64);
         assert_eq!(wrapping.breaks().count, 0, "1 ms apart is no gap");
     }
 
@@ -724,6 +795,28 @@ mod tests {
         assert_eq!(s.total(), 15);
         assert_eq!(s.rejected(), 1);
         assert_eq!(s.breaks().count, 0, "an ignored glitch loses nothing");
+    }
+
+    #[test]
+    fn a_reading_a_little_below_the_last_takes_the_last_one_back() {
+        let t0 = t0();
+        let mut s = state(500, t0);
+        // Read high: 560 (a glitch), then 540 0.3 s later; the counter never goes back.
+        assert_eq!(s.update(560, t0 + 1000 * MS), Update::Advanced(60));
+        assert_eq!(s.update(540, t0 + 1300 * MS), Update::Back(20));
+        assert_eq!(s.update(550, t0 + 1400 * MS), Update::Advanced(10));
+        assert_eq!(
+            s.total(),
+            50,
+            "the total follows the counter, not the glitch"
+        );
+        assert_eq!(s.breaks().count, 0);
+        // A big step that read high is taken back at once, however short the time since.
+        assert_eq!(s.update(850, t0 + 5000 * MS), Update::Advanced(300));
+        assert_eq!(s.update(600, t0 + 5001 * MS), Update::Back(250));
+        assert_eq!(s.total(), 100);
+        // Far below, it is not a misread but a reset (see the reset test).
+        assert_eq!(s.update(100, t0 + 5010 * MS), Update::Rejected);
     }
 
     #[test]
@@ -752,6 +845,38 @@ mod tests {
                 last: Some(Break::Jump)
             },
             "the energy across the jump is missing: windows across it must say so"
+        );
+    }
+
+    #[test]
+    fn a_reading_is_timed_from_before_the_last_read_to_after_this_one() {
+        let t0 = t0();
+        let mut s = state(100, t0);
+        // Read at t0 + 1 s but time-stamped 5 s later (the reader was preempted): the next
+        // reading 6 s after t0 is compared with the 6 s that may have passed, so 1050 units
+        // (a roll-over) fit in them and a gap is recorded.
+        assert_eq!(
+            s.update_between(200, t0 + 1000 * MS, t0 + 5000 * MS),
+            Update::Advanced(100)
+        );
+        assert_eq!(
+            s.update_between(250, t0 + 12_000 * MS, t0 + 12_000 * MS),
+            Update::Gap(50)
+        );
+    }
+
+    #[test]
+    fn three_impossible_readings_in_a_row_are_an_error_not_a_stale_total() {
+        let (raw, counter) = scripted_at(0, 1 << 20, 1e4, &BootClock);
+        raw.value.store(100, Ordering::SeqCst);
+        assert_eq!(counter.total(&BootClock).unwrap().0, 100);
+        // Beyond the counter's range, every time.
+        raw.value.store((1 << 20) + 5, Ordering::SeqCst);
+        let e = counter.total(&BootClock).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("3 readings in a row were impossible"),
+            "{e}"
         );
     }
 
@@ -881,9 +1006,9 @@ mod tests {
             .expect("the package cell is empty with a reason");
         assert!(
             reason.starts_with(
-                "its counter went 1800 s unread (the process was stopped or the \
-                                machine slept), longer than the 100 s in which it can roll over \
-                                at 10 W"
+                "its counter went 1800 s unread (the process stopped, the machine asleep or \
+                 overloaded): at 10 W it could roll over unseen in that time (a range lasts \
+                 100 s there); measure again without pausing the process"
             ),
             "{reason}"
         );
