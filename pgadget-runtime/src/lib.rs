@@ -7,10 +7,14 @@
 //! elsewhere; `tests/portability.rs` checks the gating by reading these sources. The optional
 //! parts are Cargo features: see [`FEATURES`].
 
+// Only the country lookup has work to finish at exit so far.
+mod cache_dir;
 pub mod carbon;
 pub mod config;
 pub mod energy;
+mod exit;
 mod features;
+mod files;
 mod fork;
 pub mod log;
 pub mod metadata;

@@ -1,13 +1,17 @@
 //! The CSV log: the row, appending it safely, reading it back.
 
 pub mod append;
+mod backlog;
+mod paths;
 pub mod read;
 pub mod record;
 pub mod row_id;
 
-pub use append::{AppendError, LogWriter};
-pub use read::{get_logged_data, read_log, LogContents, ReadError};
-pub use record::{Record, HEADER};
+pub use append::{AppendError, LogWriter, EXIT_WAIT, LOCK_WAIT};
+pub use backlog::{LONG_LOCK, MAX_DELAYED_ROWS};
+pub use paths::explain_io_error;
+pub use read::{get_logged_data, read_log, Entry, LogContents, LogReader, ReadError, Skipped};
+pub use record::{Record, RecordRef, HEADER};
 
 use std::path::PathBuf;
 
