@@ -124,6 +124,9 @@ enum Behaviour {
     IgnoresEnd,
     /// Exits with this status after this long.
     Dies(Duration, i32),
+    /// Stops when its command ends, but its clock runs this many times too fast: the elapsed
+    /// times it writes are longer than the time it sampled.
+    FastClock(f64),
 }
 
 /// The stand-in's power, in watts: the package draws it all, the cores 60% of it, DRAM 10%.
@@ -137,6 +140,7 @@ fn stand_in(dir: &Path, delay: Duration, behaviour: Behaviour) -> PathBuf {
         Behaviour::Normal => "normal".to_string(),
         Behaviour::IgnoresEnd => "ignores-end".to_string(),
         Behaviour::Dies(after, code) => format!("dies:{}:{code}", after.as_millis()),
+        Behaviour::FastClock(factor) => format!("fast-clock:{factor}"),
     };
     let dir_text = dir.to_string_lossy();
     let delay_ms = delay.as_millis().to_string();
@@ -182,6 +186,9 @@ fn powerlog_stand_in() {
             code.parse().unwrap(),
         )
     });
+    let clock: f64 = mode
+        .strip_prefix("fast-clock:")
+        .map_or(1.0, |factor| factor.parse().unwrap());
 
     // Like PowerLog's `-cmd cat`: the command ends when pgadget closes the pipe.
     let ended = Arc::new(AtomicBool::new(false));
@@ -219,7 +226,7 @@ fn powerlog_stand_in() {
             break;
         }
         if now >= next {
-            let secs = now.as_secs_f64();
+            let secs = now.as_secs_f64() * clock;
             let (p, ia, dram) = energies(secs);
             writeln!(
                 out,
@@ -230,7 +237,7 @@ fn powerlog_stand_in() {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    let secs = started.elapsed().as_secs_f64();
+    let secs = started.elapsed().as_secs_f64() * clock;
     let (p, ia, dram) = energies(secs);
     write!(
         out,
@@ -375,8 +382,20 @@ fn a_powerlog_that_ignores_the_window_s_end_is_killed_within_the_bound() {
     );
 }
 
+/// Where the note says the failed window's output is kept.
+fn kept_dir(note: &str) -> PathBuf {
+    let (_, rest) = note
+        .split_once("(its output is kept in ")
+        .unwrap_or_else(|| panic!("the note says where the output is kept: {note}"));
+    let (dir, _) = rest.split_once(" until PowerLog fails again)").unwrap();
+    PathBuf::from(dir)
+}
+
 /// The cells a failed PowerLog leaves: all three empty, with CO2, and the reason in the note.
+/// Removes the output kept for the user (every test of this binary may run in one process,
+/// where only the last failure's is kept; the test of that rule runs in a process of its own).
 fn assert_failed(row: &Record, reason: &str) {
+    let _ = std::fs::remove_dir_all(kept_dir(&row.energy_note));
     assert_eq!(row.status, "ok", "the function itself succeeded: {row:?}");
     assert_eq!(
         (row.package_mwh, row.cores_mwh, row.dram_mwh, row.co2_g),
@@ -430,6 +449,52 @@ fn a_start_up_delay_too_long_for_the_window_leaves_the_cells_empty() {
 }
 
 #[test]
+fn a_powerlog_whose_elapsed_time_is_far_beyond_the_window_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = stand_in(dir.path(), Duration::ZERO, Behaviour::FastClock(2.0));
+    let (row, _) = measured_call(&meter(&exe, dir.path()), Duration::from_secs(1));
+    assert_failed(&row, "PowerLog sampled ");
+    assert!(
+        row.energy_note
+            .contains(" s window (it sampled past the window)"),
+        "{}",
+        row.energy_note
+    );
+}
+
+#[test]
+fn the_output_of_the_last_failed_window_only_is_kept() {
+    ChildTest::new("two_failed_windows").run();
+}
+
+#[test]
+#[ignore = "run by the_output_of_the_last_failed_window_only_is_kept"]
+fn two_failed_windows() {
+    child_var(pgadget_test_support::child::CHILD_TEST);
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("PowerLog");
+    std::fs::write(&exe, "#!/bin/sh\necho 'no driver' >&2\nexit 3\n").unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let source = PowerLog::open(Some(&exe)).unwrap();
+    let failed_window = || {
+        let begun = source.begin().unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        kept_dir(&source.end(begun).unwrap_err().what)
+    };
+    let first = failed_window();
+    assert!(
+        first.join("console.txt").is_file(),
+        "{} holds what PowerLog printed",
+        first.display()
+    );
+    let second = failed_window();
+    assert_ne!(first, second);
+    assert!(!first.exists(), "{} was removed", first.display());
+    assert!(second.join("console.txt").is_file());
+    std::fs::remove_dir_all(second).unwrap();
+}
+
+#[test]
 fn a_window_shorter_than_one_sample_is_left_empty() {
     let dir = tempfile::tempdir().unwrap();
     let exe = stand_in(dir.path(), Duration::ZERO, Behaviour::Normal);
@@ -458,6 +523,7 @@ fn a_powerlog_that_fails_is_reported_with_what_it_said() {
     assert!(e.what.contains("exit status: 3"), "{}", e.what);
     assert!(e.what.contains("driver is not loaded"), "{}", e.what);
     assert!(e.remedy.unwrap().contains("-duration 1"));
+    let _ = std::fs::remove_dir_all(kept_dir(&e.what));
 }
 
 #[test]

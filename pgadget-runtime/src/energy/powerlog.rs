@@ -18,7 +18,9 @@
 //! that energy at the same average power over the whole window, provided PowerLog sampled
 //! between [`MIN_COVERAGE`] and [`MAX_COVERAGE`] of it. A PowerLog that failed (a non-zero exit
 //! status, no sample row, an elapsed time far from the window's) leaves the cells empty with
-//! the reason: its output is never taken as a measurement of a window it did not cover.
+//! the reason: its output is never taken as a measurement of a window it did not cover. The
+//! output of the last failed window is kept for the user to look at (the note says where); an
+//! earlier one is removed then, so a PowerLog failing in every call leaves one directory.
 //!
 //! Both known output variants are read: macOS (every field double-quoted, summary lines such as
 //! `"Cumulative Package Energy_0 (mWh) = 17.939317"`) and Windows' PowerLog 3.0 (unquoted,
@@ -37,7 +39,7 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
@@ -275,10 +277,13 @@ impl PowerLog {
         // How long PowerLog went on sampling after the window closed.
         let lag = closed.elapsed();
         let result = self.window_energy(&session, &stopped, ended_early.is_some(), window, lag);
-        if result.is_ok() {
-            let _ = std::fs::remove_dir_all(&session.dir);
+        match result {
+            Ok(reading) => {
+                let _ = std::fs::remove_dir_all(&session.dir);
+                Ok(reading)
+            }
+            Err(e) => Err(keep_for_inspection(&session.dir, e)),
         }
-        result
     }
 
     /// The energy of a window of length `window` from PowerLog's output, checked against how
@@ -302,8 +307,7 @@ impl PowerLog {
         match stopped {
             Stopped::Exited(status) if !status.success() => {
                 return Err(failed(format!(
-                    "PowerLog ({}) {} with {status}{}, so its energy is not used (output kept \
-                     in {})",
+                    "PowerLog ({}) {} with {status}{}, so its energy is not used",
                     self.path.display(),
                     if ended_early {
                         "ended before the window did"
@@ -311,7 +315,6 @@ impl PowerLog {
                         "exited"
                     },
                     console_tail(&session.dir.join(CONSOLE_FILE)),
-                    session.dir.display()
                 )))
             }
             Stopped::Unknown(e) => {
@@ -333,7 +336,6 @@ impl PowerLog {
                 )))
             }
         };
-        let kept = || format!("(in {}, kept)", output.display());
         // Sampling went on for `lag` after the window: a prompt stop (within two sampling
         // periods) is covered by the summary; otherwise only the rows up to the window's end
         // are used.
@@ -342,16 +344,15 @@ impl PowerLog {
             (Stopped::Exited(_), true) => parse_output(&text),
             _ => parse_output_until(&text, lag.as_secs_f64()),
         }
-        .map_err(|e| SourceError::new(NAME, format!("{e} {}", kept())))?;
+        .map_err(|e| SourceError::new(NAME, e))?;
         let window_secs = window.as_secs_f64();
         let Some(covered) = totals.elapsed_secs.filter(|s| *s > 0.0) else {
             return Err(SourceError::new(
                 NAME,
                 format!(
                     "PowerLog's output gives no elapsed time, so what it covered of the {} \
-                     window cannot be checked {}",
+                     window cannot be checked",
                     seconds(window_secs),
-                    kept()
                 ),
             ));
         };
@@ -384,6 +385,24 @@ impl PowerLog {
             ..Reading::default()
         })
     }
+}
+
+/// The output of the last window PowerLog failed, kept for the user to look at.
+static KEPT: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Keeps the output directory `dir` of a failed window (PowerLog's CSV and what it printed)
+/// for the user to look at, and says where in `error`. Only the last failure's is kept: a
+/// PowerLog that fails in every window of a long run leaves one directory, not one per call.
+fn keep_for_inspection(dir: &Path, mut error: SourceError) -> SourceError {
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(previous) = kept.replace(dir.to_path_buf()) {
+        let _ = std::fs::remove_dir_all(previous);
+    }
+    error.what.push_str(&format!(
+        " (its output is kept in {} until PowerLog fails again)",
+        dir.display()
+    ));
+    error
 }
 
 /// A number of seconds for a message.
