@@ -379,8 +379,8 @@ impl<R: RawCounter> Counter<R> {
     /// feed values out of order. A failed read is retried once, then reported; it never
     /// changes the total.
     ///
-    /// An impossible reading (a glitch, a burst) is retried at once; when [`ATTEMPTS`] readings
-    /// in a row are impossible, the total would be stale, and that is an error too.
+    /// An impossible reading (a glitch, a burst) is retried at once; when three readings in a
+    /// row are impossible, the total would be stale, and that is an error too.
     pub fn total(&self, clock: &dyn Clock) -> io::Result<(i64, Breaks)> {
         let mut state = self.lock();
         for _ in 0..ATTEMPTS {
