@@ -391,11 +391,22 @@ fn kept_dir(note: &str) -> PathBuf {
     PathBuf::from(dir)
 }
 
+/// Removes the output kept for a failed window. Another test's failure in this process may be
+/// removing it at the same moment (only the last is kept), so a removal that raced it is retried.
+fn remove_kept(note: &str) {
+    let dir = kept_dir(note);
+    for _ in 0..10 {
+        if std::fs::remove_dir_all(&dir).is_ok() || !dir.exists() {
+            return;
+        }
+    }
+}
+
 /// The cells a failed PowerLog leaves: all three empty, with CO2, and the reason in the note.
 /// Removes the output kept for the user (every test of this binary may run in one process,
 /// where only the last failure's is kept; the test of that rule runs in a process of its own).
 fn assert_failed(row: &Record, reason: &str) {
-    let _ = std::fs::remove_dir_all(kept_dir(&row.energy_note));
+    remove_kept(&row.energy_note);
     assert_eq!(row.status, "ok", "the function itself succeeded: {row:?}");
     assert_eq!(
         (row.package_mwh, row.cores_mwh, row.dram_mwh, row.co2_g),
@@ -523,7 +534,7 @@ fn a_powerlog_that_fails_is_reported_with_what_it_said() {
     assert!(e.what.contains("exit status: 3"), "{}", e.what);
     assert!(e.what.contains("driver is not loaded"), "{}", e.what);
     assert!(e.remedy.unwrap().contains("-duration 1"));
-    let _ = std::fs::remove_dir_all(kept_dir(&e.what));
+    remove_kept(&e.what);
 }
 
 #[test]
