@@ -90,8 +90,9 @@ mod ticker {
     static TICKER: Mutex<Option<Started>> = Mutex::new(None);
 
     struct Started {
-        /// The process that started it: a forked child has no ticker thread.
-        pid: u32,
+        /// The fork generation of the process that started it: a forked child has no ticker
+        /// thread (see `crate::fork`).
+        generation: u64,
         thread: Option<Thread>,
     }
 
@@ -109,9 +110,12 @@ mod ticker {
     /// ticker stayed in the parent).
     pub(super) fn wake() {
         let mut started = TICKER.lock().unwrap_or_else(|p| p.into_inner());
-        let pid = std::process::id();
+        let generation = crate::fork::generation();
         match &*started {
-            Some(Started { pid: p, thread }) if *p == pid => {
+            Some(Started {
+                generation: g,
+                thread,
+            }) if *g == generation => {
                 if let Some(thread) = thread {
                     thread.unpark();
                 }
@@ -124,7 +128,7 @@ mod ticker {
                     .spawn(run)
                     .ok()
                     .map(|handle| handle.thread().clone());
-                *started = Some(Started { pid, thread });
+                *started = Some(Started { generation, thread });
             }
         }
     }
