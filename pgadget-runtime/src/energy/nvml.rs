@@ -5,7 +5,7 @@
 //! (`nvmlDeviceGetTotalEnergyConsumption`, in mJ, Volta and later). A GPU without that counter
 //! (the call answers `NOT_SUPPORTED` before Volta) is measured by integrating its power reading
 //! (`nvmlDeviceGetPowerUsage`, in mW) with the trapezoid rule: a background thread, started only
-//! when such a GPU is present, samples it every [`SAMPLE_PERIOD`], and every reading takes one
+//! when such a GPU is present, samples it every 100 ms (`SAMPLE_PERIOD`), and every reading takes one
 //! more sample so a window's ends are exact. A GPU that has neither is left out and named by
 //! `pgadget doctor`, rather than counted as 0.
 //!
@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
-pub const NAME: &str = "nvml";
+pub(crate) const NAME: &str = "nvml";
 
 /// How often the power of a GPU without an energy counter is sampled.
-pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
+pub(crate) const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
 
 /// The file name of NVIDIA's library that nvml-wrapper looks for by default.
 #[cfg(windows)]
@@ -40,7 +40,7 @@ pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError
 
 /// How a GPU's energy is obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     /// The GPU's own energy counter (Volta and later).
     EnergyCounter,
     /// Its power reading, sampled and integrated; the value indexes the integrators.
@@ -69,7 +69,7 @@ struct Shared {
 }
 
 /// NVIDIA GPUs, read through NVML.
-pub struct NvmlSource {
+pub(crate) struct NvmlSource {
     shared: Arc<Shared>,
     library: Option<PathBuf>,
     /// GPUs that can be measured neither way, each with the reason.
@@ -93,7 +93,7 @@ impl fmt::Debug for NvmlSource {
 impl NvmlSource {
     /// Loads NVML from `library` (the system's when `None`), lists the GPUs and, when one lacks
     /// an energy counter, starts the power sampler.
-    pub fn open(library: Option<&Path>) -> Result<NvmlSource, SourceError> {
+    pub(crate) fn open(library: Option<&Path>) -> Result<NvmlSource, SourceError> {
         let mut builder = Nvml::builder();
         if let Some(path) = library {
             builder.lib_path(path.as_os_str());
@@ -177,15 +177,6 @@ impl NvmlSource {
             unmeasured,
             sampler,
         })
-    }
-
-    /// The GPUs measured, with how each one is measured.
-    pub fn gpus(&self) -> Vec<(String, Method)> {
-        self.shared
-            .gpus
-            .iter()
-            .map(|g| (g.name.clone(), g.method))
-            .collect()
     }
 }
 

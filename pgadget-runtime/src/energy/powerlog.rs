@@ -28,26 +28,26 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
-pub const NAME: &str = "powerlog";
+pub(crate) const NAME: &str = "powerlog";
 
 /// PowerLog's sampling period, in milliseconds.
-pub const RESOLUTION_MS: u32 = 100;
+pub(crate) const RESOLUTION_MS: u32 = 100;
 
 /// How long PowerLog may take to write its summary once its command has exited.
-pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Where Intel Power Gadget installs PowerLog.
 #[cfg(target_os = "macos")]
-pub const STANDARD_PATHS: &[&str] = &["/Applications/Intel Power Gadget/PowerLog"];
+pub(crate) const STANDARD_PATHS: &[&str] = &["/Applications/Intel Power Gadget/PowerLog"];
 /// Where Intel Power Gadget installs PowerLog.
 #[cfg(windows)]
-pub const STANDARD_PATHS: &[&str] = &[
+pub(crate) const STANDARD_PATHS: &[&str] = &[
     r"C:\Program Files\Intel\Power Gadget 3.6\PowerLog3.0.exe",
     r"C:\Program Files\Intel\Power Gadget 3.5\PowerLog3.0.exe",
 ];
 /// Where Intel Power Gadget installs PowerLog: nowhere, on this system.
 #[cfg(not(any(target_os = "macos", windows)))]
-pub const STANDARD_PATHS: &[&str] = &[];
+pub(crate) const STANDARD_PATHS: &[&str] = &[];
 
 /// Finds PowerLog: `config.powerlog_path` (the builder's `cpu_power_log_path`), else, on macOS
 /// and Windows, its standard install locations.
@@ -79,15 +79,10 @@ impl PowerLog {
     }
 
     /// How long to wait for PowerLog's summary at the end of a window before killing it
-    /// (default [`DEFAULT_STOP_GRACE`]).
+    /// (default 5 s).
     pub fn with_stop_grace(mut self, grace: Duration) -> Self {
         self.stop_grace = grace;
         self
-    }
-
-    /// The PowerLog executable in use.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -40,7 +40,7 @@ const GRACE: Duration = Duration::from_millis(10);
 
 /// How often a counter that rolls over after `modulus` units must be read when its domain can
 /// draw at most `max_units_per_sec`: half the time it takes to cover the whole range at that
-/// rate, clamped to [`MIN_PERIOD`]..=[`MAX_PERIOD`].
+/// rate, clamped to 1 ms to 60 s.
 ///
 /// Reading every half range means that even a sample delayed by a whole period by the
 /// scheduler still lands before the second roll-over. For an Intel package (range 262 143 J,
