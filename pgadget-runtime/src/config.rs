@@ -41,6 +41,7 @@ pub(crate) const CPU_TDP: &str = "PGADGET_CPU_TDP";
 pub(crate) const CACHE_DIR: &str = "PGADGET_CACHE_DIR";
 
 /// The default geolocation service, as the seed used.
+#[cfg(feature = "geolocation")]
 pub(crate) const DEFAULT_GEO_URL: &str = "https://ipinfo.io/json";
 
 /// The configuration the environment gives. Unset or empty variables are `None`.
