@@ -21,6 +21,7 @@ pub mod energy;
 mod exit;
 mod features;
 mod files;
+mod fork;
 pub mod log;
 mod metadata;
 mod meter;
