@@ -8,8 +8,8 @@
 //! cargo bench --bench overhead
 //! ```
 
-use pgadget::runtime::config::EnvConfig;
 use pgadget::{Metadata, PowerMeter};
+use pgadget_runtime::config::EnvConfig;
 use std::fs::{File, OpenOptions};
 use std::hint::black_box;
 use std::io::Write;
@@ -208,8 +208,8 @@ mod spaced {
         bencher
             .with_inputs(|| std::thread::sleep(SPACING))
             .bench_local_values(|()| {
-                black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
-                black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
+                black_box(pgadget_runtime::energy::process_cpu_time().unwrap());
+                black_box(pgadget_runtime::energy::process_cpu_time().unwrap());
                 parts::narrow_statx(&path);
                 floor.call();
             });
@@ -307,8 +307,8 @@ mod parts {
         let floor = powercap_floor(1, "parts-kernel");
         let path = c_path(&scratch().join("parts-kernel.csv"));
         bencher.bench_local(|| {
-            black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
-            black_box(pgadget::runtime::energy::estimate::process_cpu_time().unwrap());
+            black_box(pgadget_runtime::energy::process_cpu_time().unwrap());
+            black_box(pgadget_runtime::energy::process_cpu_time().unwrap());
             narrow_statx(&path);
             floor.call();
         });
@@ -338,7 +338,7 @@ mod parts {
     /// The process's CPU time (self and children), for "Process CPU Time", once per end.
     #[divan::bench]
     fn process_cpu_time() -> std::time::Duration {
-        pgadget::runtime::energy::estimate::process_cpu_time().unwrap()
+        pgadget_runtime::energy::process_cpu_time().unwrap()
     }
 
     /// One reading of the machine's CPU time, for "Process CPU Share" (kept open, as pgadget).

@@ -21,11 +21,6 @@ struct ProcessKey {
 static KEY: Mutex<Option<ProcessKey>> = Mutex::new(None);
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-/// A new row id, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
-pub fn next() -> String {
-    RowId::next().as_str().to_string()
-}
-
 /// A row id held in place, so that a row needs no allocation for it.
 #[derive(Clone, Copy)]
 pub struct RowId {
@@ -96,7 +91,9 @@ mod tests {
 
     #[test]
     fn ids_are_version_8_uuids_and_never_repeat() {
-        let ids: Vec<String> = (0..1000).map(|_| next()).collect();
+        let ids: Vec<String> = (0..1000)
+            .map(|_| RowId::next().as_str().to_string())
+            .collect();
         let distinct: HashSet<&String> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
         for id in &ids {
