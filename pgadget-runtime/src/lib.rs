@@ -7,6 +7,7 @@
 //! elsewhere; `tests/portability.rs` checks the gating by reading these sources. The optional
 //! parts are Cargo features: see [`FEATURES`].
 
+pub mod at_exit;
 pub mod carbon;
 pub mod config;
 pub mod energy;
@@ -16,6 +17,7 @@ pub mod metadata;
 pub mod meter;
 #[cfg(target_os = "linux")]
 mod proc_stat;
+pub mod ship;
 mod user;
 
 /// Prints `message` on stderr, prefixed with `pgadget: `, unless this process printed the same

@@ -1,11 +1,13 @@
 //! [`PowerMeter`]: configuration, and the start and finish of one measurement.
 
 use crate::carbon::{self, CountryLookup};
-use crate::config::{self, EnvConfig};
+use crate::config::{self, DatabaseUrl, EnvConfig};
 use crate::energy::{self, estimate, Begun, Detected, Reading, SourceConfig, SourceError};
 use crate::log::{self, LogWriter, Record};
 use crate::metadata::Metadata;
 use crate::report_once;
+use crate::ship::Shipping;
+use chrono::SubsecRound;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,6 +73,7 @@ struct Inner {
     detected: Detected,
     label: String,
     country: CountryLookup,
+    shipping: Shipping,
     failure_reported: AtomicBool,
 }
 
@@ -102,6 +105,7 @@ pub struct PowerMeterBuilder {
     pue: Option<f64>,
     log_path: Option<PathBuf>,
     cpu_tdp: Option<f64>,
+    database_url: Option<DatabaseUrl>,
     env: Option<EnvConfig>,
 }
 
@@ -151,6 +155,15 @@ impl PowerMeterBuilder {
         self
     }
 
+    /// Ships every row to the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/db`), into the table `pgadget_rows`, in the
+    /// background (default: `PGADGET_DATABASE_URL`, else no database). Needs the `postgres`
+    /// feature: without it, [`build`](Self::build) says so. The CSV log is written as before.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(DatabaseUrl::new(url));
+        self
+    }
+
     /// Uses `env` instead of the process environment (for tests and embedding).
     pub fn environment(mut self, env: EnvConfig) -> Self {
         self.env = Some(env);
@@ -195,6 +208,12 @@ impl PowerMeterBuilder {
             tell_about_sources(&detected);
             detected
         };
+        let host = crate::user::host_name();
+        let shipping = if disabled {
+            Shipping::default()
+        } else {
+            Shipping::start(&env, self.database_url, &log_path, &host)?
+        };
         let country = CountryLookup::start(&env, self.get_country);
         Ok(PowerMeter {
             inner: Arc::new(Inner {
@@ -204,12 +223,13 @@ impl PowerMeterBuilder {
                     .user_name
                     .or(env.user.clone())
                     .unwrap_or_else(crate::user::os_user_name),
-                host: crate::user::host_name(),
+                host,
                 pue,
                 log: LogWriter::new(log_path),
                 label: detected.label(),
                 detected,
                 country,
+                shipping,
                 failure_reported: AtomicBool::new(false),
             }),
         })
@@ -305,7 +325,8 @@ impl PowerMeter {
         if self.inner.disabled {
             return Measurement { state: None };
         }
-        let datetime = chrono::Local::now().fixed_offset();
+        // Microseconds, as PostgreSQL keeps them: the CSV and the table then hold the same time.
+        let datetime = chrono::Local::now().fixed_offset().trunc_subsecs(6);
         let machine_busy = machine::machine_busy_secs_recent();
         let cpu = estimate::process_cpu_time();
         let cpu_start = cpu.clone().unwrap_or_default();
@@ -379,14 +400,14 @@ impl Measurement {
 
     /// Closes the window now, writes the row and returns it (`None` when disabled).
     pub fn finish(mut self) -> Option<Record> {
-        self.state.take().map(State::close)
+        self.state.take().and_then(|state| state.close(true))
     }
 }
 
 impl Drop for Measurement {
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
-            state.close();
+            state.close(false);
         }
     }
 }
@@ -419,12 +440,20 @@ fn mwh(joules: f64) -> f64 {
 }
 
 impl State {
-    /// Closes the window, writes the row and returns it.
-    fn close(self) -> Record {
+    /// Closes the window, writes the row, hands it to the configured sinks (PostgreSQL,
+    /// Prometheus), and returns it if `keep`.
+    fn close(self, keep: bool) -> Option<Record> {
         let meter = self.meter.clone();
         let record = self.record();
-        meter.inner.log.append_or_report(&record);
-        record
+        let inner = &meter.inner;
+        inner.log.append_or_report(&record);
+        if !inner.shipping.is_on() {
+            return keep.then_some(record);
+        }
+        // Only `finish` pays for a copy; a dropped guard hands its row over as it is.
+        let kept = keep.then(|| record.clone());
+        inner.shipping.ship(Arc::new(record));
+        kept
     }
 
     fn record(self) -> Record {

@@ -105,6 +105,16 @@ impl ChildTest {
         out
     }
 
+    /// Starts the child without waiting for it, its output captured (read it with
+    /// `wait_with_output`; the children of these tests print little, so the pipes never fill).
+    pub fn spawn_captured(mut self) -> Child {
+        self.command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the child test process")
+    }
+
     /// Starts the child without waiting for it, its output discarded.
     pub fn spawn(mut self) -> Child {
         self.command

@@ -1,17 +1,22 @@
 //! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, an MSR
 //! device), a meter that measures the same way on every machine, a CPU burner, child processes
-//! with a clean environment, and a scripted HTTP server on loopback. Not published.
+//! with a clean environment, a scripted HTTP server on loopback, and the servers pgadget
+//! ships to (PostgreSQL, Prometheus, a Pushgateway), each a test's own. Not published.
 //!
 //! Every helper panics with a message on failure: a test that cannot set up its scene must
 //! fail, never pass without checking anything.
 
 pub mod child;
 pub mod cpu;
+pub mod engines;
 pub mod http;
 pub mod meter;
 #[cfg(unix)]
 pub mod msr;
+#[cfg(unix)]
+pub mod pg;
 pub mod powercap;
+pub mod prometheus;
 #[cfg(unix)]
 pub mod user;
 
