@@ -10,6 +10,53 @@
 #[ignore = "needs the `postgres` feature: cargo test --workspace, or -p pgadget-runtime --features postgres"]
 fn shipping_to_postgres() {}
 
+#[cfg(not(feature = "postgres"))]
+mod without_postgres {
+    use pgadget_test_support::child::{child_var, ChildTest};
+    use pgadget_test_support::meter::{env_meter, make_calls};
+    use pgadget_test_support::stderr;
+
+    #[test]
+    fn a_database_url_in_code_is_an_error_naming_the_feature() {
+        let err = pgadget_runtime::PowerMeter::builder()
+            .environment(pgadget_test_support::meter::estimate_env())
+            .database_url("postgres://ada:s3cret@127.0.0.1:1/db")
+            .build()
+            .unwrap_err();
+        assert!(err.0.contains("`postgres` feature"), "{err}");
+        assert!(!err.0.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    #[ignore = "run as a child process by a_database_url_in_the_environment_is_one_message"]
+    fn child_with_a_database_url() {
+        child_var("PGADGET_LOG");
+        make_calls(&env_meter(), 2, 5, std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn a_database_url_in_the_environment_is_one_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("power_logs.csv");
+        let out = ChildTest::new("without_postgres::child_with_a_database_url")
+            .env("PGADGET_LOG", &log)
+            .env(
+                "PGADGET_DATABASE_URL",
+                "postgres://ada:s3cret@127.0.0.1:1/db",
+            )
+            .run();
+        let err = stderr(&out);
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with("pgadget:")).collect();
+        assert_eq!(said.len(), 1, "{err}");
+        assert!(
+            said[0].contains("no `postgres` feature: rows stay in the CSV log"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+        assert_eq!(pgadget_runtime::read_log(&log).unwrap().records.len(), 10);
+    }
+}
+
 #[cfg(feature = "postgres")]
 mod with_postgres {
     use pgadget_runtime::read_log;

@@ -442,6 +442,91 @@ pub(crate) fn wait_for_exits(deadline: Instant) {
 }
 
 #[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::log::{record::sample, row_id, LogWriter};
+    use pgadget_test_support::pg::PgServer;
+
+    fn shipper(pg: &PgServer, log: &Path, bound: usize) -> Arc<Shipper> {
+        let url = DatabaseUrl::new(pg.url());
+        let target = Target::parse(&url).unwrap();
+        Shipper::start(url, target, log, bound).unwrap()
+    }
+
+    fn wait_for_count(pg: &PgServer, rows: i64) {
+        pgadget_test_support::engines::wait_for("the rows", Duration::from_secs(60), || {
+            (pg.count() == Some(rows)).then_some(())
+        });
+    }
+
+    #[test]
+    fn rows_beyond_the_memory_bound_are_shipped_from_the_log() {
+        let Some(pg) = PgServer::start("rows_beyond_the_memory_bound_are_shipped_from_the_log")
+        else {
+            return;
+        };
+        pg.stop();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("power_logs.csv");
+        let writer = LogWriter::new(&log);
+        // A row of another process sharing the log: not this shipper's to ship.
+        let mut foreign = sample();
+        foreign.row_id = "00000000-0000-8000-8000-000000000001".into();
+        writer.append(&foreign).unwrap();
+        let shipper = shipper(&pg, &log, 10);
+        // As the meter does: the row is written, then handed over.
+        let mut ours = Vec::new();
+        for i in 0..50 {
+            let mut r = sample();
+            r.row_id = row_id::next();
+            r.comments = format!("row {i}");
+            writer.append(&r).unwrap();
+            ours.push(r.row_id.clone());
+            shipper.hand_over(Arc::new(r));
+        }
+        assert_eq!(shipper.waiting.load(Ordering::Relaxed), 10);
+        assert_eq!(shipper.spilled.load(Ordering::Relaxed), 40);
+        pg.start_again();
+        wait_for_count(&pg, 50);
+        ours.sort();
+        assert_eq!(pg.row_ids(), ours);
+        assert!(shipper.drained(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_row_the_database_cannot_store_does_not_hold_back_the_others() {
+        let Some(pg) =
+            PgServer::start("a_row_the_database_cannot_store_does_not_hold_back_the_others")
+        else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("power_logs.csv");
+        let shipper = shipper(&pg, &log, MAX_WAITING);
+        for i in 0..5 {
+            let mut r = sample();
+            r.row_id = row_id::next();
+            // PostgreSQL's text cannot hold a NUL character.
+            r.comments = if i == 2 {
+                "a\0b".into()
+            } else {
+                format!("row {i}")
+            };
+            shipper.hand_over(Arc::new(r));
+        }
+        wait_for_count(&pg, 4);
+        assert!(shipper.drained(Duration::from_secs(5)));
+        let stored = pg
+            .client()
+            .query("SELECT comment FROM pgadget_rows ORDER BY comment", &[])
+            .unwrap();
+        let comments: Vec<String> = stored.iter().map(|r| r.get(0)).collect();
+        assert_eq!(comments, ["row 0", "row 1", "row 3", "row 4"]);
+    }
+}
+
+#[cfg(test)]
 impl Shipper {
     /// Waits until every row handed over is stored, at most `bound`; returns whether it was.
     pub fn drained(&self, bound: Duration) -> bool {
