@@ -1,11 +1,13 @@
 //! Which log to read and which of its rows to keep: the options `show`, `summary` and `plot`
 //! share.
 
+use super::database;
 use super::CliError;
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use pgadget_runtime::log::{self, read::read_log_from, LogContents, ReadError, Record};
+use pgadget_runtime::ship::postgres::{RowFilter, TABLE};
 use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -17,8 +19,15 @@ const PROGRESS_THRESHOLD_BYTES: u64 = 5 * 1024 * 1024;
 #[derive(Args, Debug, Clone)]
 pub struct LogFilter {
     /// The power log to read [default: $PGADGET_LOG, else the log the library writes]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "database_url")]
     pub log: Option<PathBuf>,
+    /// Read the table pgadget_rows of this PostgreSQL database instead of a log:
+    /// postgres://user:password@host:port/db [default: $PGADGET_DATABASE_URL, unless --log]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Keep only the rows measured on this host ("Host")
+    #[arg(long, value_name = "H")]
+    pub host: Option<String>,
     /// Keep only the rows of this project ("Project name")
     #[arg(long, value_name = "P")]
     pub project: Option<String>,
@@ -39,8 +48,8 @@ pub struct LogFilter {
 pub struct Rows {
     /// The kept rows, oldest first.
     pub records: Vec<Record>,
-    /// The log they were read from.
-    pub path: PathBuf,
+    /// Where they were read from: the log's path, or the table and its database.
+    pub source: String,
     /// How many rows the log holds before filtering.
     pub total: usize,
 }
@@ -51,9 +60,26 @@ impl LogFilter {
         self.log.clone().unwrap_or_else(log::log_path_from_env)
     }
 
-    /// Reads the log (warning on stderr about torn rows) and keeps the selected rows, oldest
-    /// first.
+    /// The database to read instead of a log: `--database-url`, else `PGADGET_DATABASE_URL`
+    /// unless `--log` names a log.
+    pub fn database_url(&self) -> Option<String> {
+        self.database_url
+            .clone()
+            .or_else(|| {
+                self.log
+                    .is_none()
+                    .then(|| std::env::var(pgadget_runtime::config::DATABASE_URL).ok())
+                    .flatten()
+            })
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// Reads the log (warning on stderr about torn rows), or the table, and keeps the selected
+    /// rows, oldest first.
     pub fn load(&self) -> Result<Rows, CliError> {
+        if let Some(url) = self.database_url() {
+            return self.load_table(&url);
+        }
         let path = self.path();
         let contents = read_with_progress(&path).map_err(|e| explain(e, &path))?;
         for warning in &contents.warnings {
@@ -62,7 +88,34 @@ impl LogFilter {
         let total = contents.records.len();
         Ok(Rows {
             records: self.apply(contents.records),
-            path,
+            source: path.display().to_string(),
+            total,
+        })
+    }
+
+    /// Reads the rows of the table that pass the filters, which the database applies.
+    fn load_table(&self, url: &str) -> Result<Rows, CliError> {
+        let target = database::target(url)?;
+        let mut filter = RowFilter::new();
+        filter.project = self.project.clone();
+        filter.algorithm = self.algorithm.clone();
+        filter.since = self.since;
+        filter.host = self.host.clone();
+        filter.last = self.last.map(|n| n as u64);
+        let mut records = Vec::new();
+        database::for_each_row(&target, &filter, |r| {
+            records.push(r);
+            Ok(())
+        })?;
+        // The total only explains an empty answer: count the table only then.
+        let total = if records.is_empty() {
+            database::count(&target)? as usize
+        } else {
+            records.len()
+        };
+        Ok(Rows {
+            records,
+            source: format!("the table {TABLE} at {}", target.shown()),
             total,
         })
     }
@@ -74,6 +127,7 @@ impl LogFilter {
             self.project.as_ref().is_none_or(|p| &r.project == p)
                 && self.algorithm.as_ref().is_none_or(|a| &r.algorithm == a)
                 && self.since.is_none_or(|since| r.datetime >= since)
+                && self.host.as_ref().is_none_or(|h| &r.host == h)
         });
         // A stable sort keeps the log's order among rows that opened at the same instant.
         records.sort_by_key(|r| r.datetime);
@@ -89,6 +143,7 @@ impl LogFilter {
         self.project.is_some()
             || self.algorithm.is_some()
             || self.since.is_some()
+            || self.host.is_some()
             || self.last.is_some()
     }
 }

@@ -87,7 +87,7 @@ pub fn run(args: &PlotArgs) -> Result<(), CliError> {
         args.by,
         args.top.into(),
     );
-    let subtitle = format!("{} calls from {}", rows.records.len(), rows.path.display());
+    let subtitle = format!("{} calls from {}", rows.records.len(), rows.source);
     let svg = render(&groups, args.by, &subtitle)?;
     std::fs::write(&args.output, svg).map_err(|e| {
         CliError::new(format!(

@@ -33,15 +33,14 @@ pub fn run(args: &ShowArgs) -> Result<(), CliError> {
 /// Says why there is nothing to show.
 pub fn nothing_to_show(rows: &Rows, filter: &LogFilter) -> String {
     if rows.total == 0 {
-        format!("pgadget: {} holds no rows yet", rows.path.display())
+        format!("pgadget: {} holds no rows yet", rows.source)
     } else if filter.is_filtering() {
         format!(
             "pgadget: none of the {} rows of {} match the filters",
-            rows.total,
-            rows.path.display()
+            rows.total, rows.source
         )
     } else {
-        format!("pgadget: {} holds no rows", rows.path.display())
+        format!("pgadget: {} holds no rows", rows.source)
     }
 }
 

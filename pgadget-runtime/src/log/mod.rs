@@ -1,9 +1,10 @@
-//! The CSV log: the row, appending it safely, reading it back.
+//! The CSV log: the row, appending it safely, reading it back (whole, or one row at a time).
 
 pub mod append;
 pub mod read;
 pub mod record;
 pub mod row_id;
+pub mod stream;
 
 pub use append::{AppendError, LogWriter};
 pub use read::{get_logged_data, read_log, LogContents, ReadError};

@@ -240,6 +240,8 @@ pub enum FailureKind {
     Privilege,
     /// The database named in the connection string does not exist.
     NoDatabase,
+    /// The table does not exist (when reading: nothing was ever shipped there).
+    NoTable,
     /// A row the server refuses whatever happens (a value it cannot store).
     BadRow,
     /// Anything else the server said.
@@ -326,6 +328,10 @@ impl DbError {
                  PGADGET_DATABASE_URL",
                 self.database
             ),
+            FailureKind::NoTable => format!(
+                "there is no table {TABLE} at {target}: no row was ever shipped there (a \
+                 program with PGADGET_DATABASE_URL set, or `pgadget push`, creates it)"
+            ),
             FailureKind::BadRow => format!("PostgreSQL at {target} refused a row ({detail})"),
             FailureKind::Other => match self.step {
                 Step::Connect => format!("cannot connect to PostgreSQL at {target} ({detail})"),
@@ -345,6 +351,7 @@ impl DbError {
             FailureKind::Authentication => format!("it refused {}", self.who),
             FailureKind::Privilege => format!("{} lacks a privilege", self.who),
             FailureKind::NoDatabase => format!("there is no database {:?}", self.database),
+            FailureKind::NoTable => format!("there is no table {TABLE}"),
             FailureKind::BadRow => "it refused a row".into(),
             FailureKind::Other => self.detail.clone(),
         }
@@ -377,6 +384,8 @@ fn classify(e: &postgres::Error) -> (FailureKind, String) {
             FailureKind::Privilege
         } else if *code == SqlState::INVALID_CATALOG_NAME {
             FailureKind::NoDatabase
+        } else if *code == SqlState::UNDEFINED_TABLE {
+            FailureKind::NoTable
         } else if code.code().starts_with("08")
             || *code == SqlState::ADMIN_SHUTDOWN
             || *code == SqlState::CRASH_SHUTDOWN
@@ -652,6 +661,17 @@ fn record_of(row: &postgres::Row) -> Result<Record, String> {
         row_id: text(26)?,
         host: text(27)?,
     })
+}
+
+/// How many rows the table holds.
+pub fn count_rows(client: &mut Client, target: &Target) -> Result<u64, DbError> {
+    let row = client
+        .query_one(&format!("SELECT count(*) FROM {TABLE}"), &[])
+        .map_err(|e| DbError::new(target, Step::Read, &e))?;
+    let n: i64 = row
+        .try_get(0)
+        .map_err(|e| DbError::new(target, Step::Read, &e))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// Creates the table (and its index on time) unless it exists. A user who may insert but not

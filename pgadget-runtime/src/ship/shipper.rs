@@ -14,8 +14,10 @@
 
 use super::postgres::{Database, DbError, FailureKind, Target, BATCH_ROWS};
 use crate::at_exit::EXIT_WAIT;
-use crate::log::{Record, HEADER};
+use crate::log::stream::for_each_record;
+use crate::log::Record;
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -237,19 +239,19 @@ impl Shipper {
         let ours = crate::log::row_id::process_prefix();
         let mut batch: Vec<Record> = Vec::with_capacity(BATCH_ROWS);
         let mut failure = None;
-        let read = for_each_row(&self.log, |record| {
+        let read = for_each_record(&self.log, |record| {
             if !record.row_id.starts_with(&ours) {
-                return true;
+                return ControlFlow::Continue(());
             }
             batch.push(record);
             if batch.len() == BATCH_ROWS {
                 if let Err(e) = db.insert_or_isolate(&batch.iter().collect::<Vec<_>>()) {
                     failure = Some(e);
-                    return false;
+                    return ControlFlow::Break(());
                 }
                 batch.clear();
             }
-            true
+            ControlFlow::Continue(())
         });
         if let Some(e) = failure {
             return Err(e);
@@ -396,36 +398,6 @@ impl Run {
     }
 }
 
-/// Calls `each` with every row of the log, in order, while it returns `true`. Rows that do not
-/// parse (a torn row) are passed over: the log's readers report them.
-fn for_each_row(path: &Path, mut each: impl FnMut(Record) -> bool) -> Result<(), String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut csv = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(std::io::BufReader::new(file));
-    let header = csv::StringRecord::from(HEADER.to_vec());
-    let mut row = csv::StringRecord::new();
-    let mut first = true;
-    while csv.read_record(&mut row).map_err(|e| e.to_string())? {
-        if std::mem::take(&mut first) {
-            if row != header {
-                return Err("its header is not this version's".into());
-            }
-            continue;
-        }
-        if row.len() != HEADER.len() {
-            continue;
-        }
-        if let Ok(record) = row.deserialize::<Record>(Some(&header)) {
-            if !each(record) {
-                break;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// At exit: every shipper starts a last pass.
 pub(crate) fn request_exits() {
     for s in lock(&SHIPPERS).iter() {
@@ -438,6 +410,21 @@ pub(crate) fn wait_for_exits(deadline: Instant) {
     let shippers: Vec<Arc<Shipper>> = lock(&SHIPPERS).clone();
     for s in &shippers {
         s.wait_for_exit(deadline);
+    }
+}
+
+#[cfg(test)]
+impl Shipper {
+    /// Waits until every row handed over is stored, at most `bound`; returns whether it was.
+    pub fn drained(&self, bound: Duration) -> bool {
+        let end = Instant::now() + bound;
+        while Instant::now() < end {
+            if self.waiting.load(Ordering::Relaxed) == 0 && lock(&self.queue).is_empty() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
     }
 }
 
@@ -523,20 +510,5 @@ mod tests {
             .unwrap();
         let comments: Vec<String> = stored.iter().map(|r| r.get(0)).collect();
         assert_eq!(comments, ["row 0", "row 1", "row 3", "row 4"]);
-    }
-}
-
-#[cfg(test)]
-impl Shipper {
-    /// Waits until every row handed over is stored, at most `bound`; returns whether it was.
-    pub fn drained(&self, bound: Duration) -> bool {
-        let end = Instant::now() + bound;
-        while Instant::now() < end {
-            if self.waiting.load(Ordering::Relaxed) == 0 && lock(&self.queue).is_empty() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
     }
 }
