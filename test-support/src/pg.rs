@@ -24,6 +24,7 @@ pub struct PgServer {
     port: u16,
     uid: u32,
     gid: u32,
+    durable: bool,
 }
 
 /// The directory of Debian's newest PostgreSQL programs, `/usr/lib/postgresql/N/bin`.
@@ -59,6 +60,16 @@ impl PgServer {
     /// [`DATABASE`]. `None` (after a message impossible to miss) when PostgreSQL is not
     /// installed, outside CI; in CI that is a failure.
     pub fn start(test: &str) -> Option<PgServer> {
+        Self::start_with(test, false)
+    }
+
+    /// Like [`PgServer::start`], with PostgreSQL's default durability (`fsync` on), as a
+    /// production server has it: for benchmarks.
+    pub fn start_durable(test: &str) -> Option<PgServer> {
+        Self::start_with(test, true)
+    }
+
+    fn start_with(test: &str, durable: bool) -> Option<PgServer> {
         let bin = bin_dir();
         require(test, &bin.join("initdb"), "postgresql")?;
         let (uid, gid) = account("postgres").unwrap_or((crate::user::NOBODY, crate::user::NOBODY));
@@ -73,6 +84,7 @@ impl PgServer {
             port: free_port(),
             uid,
             gid,
+            durable,
         };
         let pwfile = server.dir.path().join("superuser-password");
         std::fs::write(&pwfile, SUPERUSER_PASSWORD).expect("write the password file");
@@ -197,17 +209,19 @@ impl PgServer {
 
     /// Starts the server (again), on the same port, and waits until it takes connections.
     ///
-    /// Without fsync, for speed: a killed server still keeps every commit it acknowledged
-    /// (the operating system, which does not crash here, has the WAL). Commits stay
-    /// synchronous: with `synchronous_commit=off` a killed server would lose rows it had
-    /// acknowledged, which no client can notice.
+    /// Without fsync (unless durable), for speed: a killed server still keeps every commit
+    /// it acknowledged (the operating system, which does not crash here, has the WAL).
+    /// Commits stay synchronous: with `synchronous_commit=off` a killed server would lose rows
+    /// it had acknowledged, which no client can notice.
     pub fn start_again(&self) {
-        let options = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={} \
-             -c fsync=off -c full_page_writes=off",
+        let mut options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories={}",
             self.port,
             self.dir.path().display()
         );
+        if !self.durable {
+            options.push_str(" -c fsync=off -c full_page_writes=off");
+        }
         self.run_ok(
             Command::new(self.bin.join("pg_ctl"))
                 .args(["start", "-w", "-t", "60", "-D"])

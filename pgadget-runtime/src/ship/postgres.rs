@@ -104,6 +104,11 @@ pub fn create_table_sql() -> String {
     )
 }
 
+/// The index that keeps reading by time (`--since`, `--last`, the order of `show`) fast.
+pub fn create_index_sql() -> String {
+    format!("CREATE INDEX IF NOT EXISTS {TABLE}_datetime ON {TABLE} (datetime)")
+}
+
 fn column_list() -> String {
     COLUMNS
         .iter()
@@ -682,10 +687,7 @@ fn ensure_table(client: &mut Client) -> Result<(), postgres::Error> {
     }
     let mut tx = client.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CREATE_LOCK_KEY])?;
-    tx.batch_execute(&format!(
-        "{};\nCREATE INDEX IF NOT EXISTS {TABLE}_datetime ON {TABLE} (datetime)",
-        create_table_sql()
-    ))?;
+    tx.batch_execute(&format!("{};\n{}", create_table_sql(), create_index_sql()))?;
     tx.commit()
 }
 
@@ -825,6 +827,14 @@ mod tests {
             sql.contains("cumulative_dram_energy_mwh double precision,"),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn the_readme_shows_the_schema_pgadget_creates() {
+        let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(readme).unwrap();
+        let schema = format!("{};\n{};\n", create_table_sql(), create_index_sql());
+        assert!(readme.contains(&schema), "README.md lacks:\n{schema}");
     }
 
     #[test]
