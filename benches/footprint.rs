@@ -7,6 +7,7 @@
 
 use pgadget::runtime::energy::sampler::{sampling_period, GENEROUS_WATTS};
 use pgadget::{Metadata, PowerMeter};
+use std::path::Path;
 use std::time::Duration;
 
 /// Resident memory in KiB, from /proc/self/statm.
@@ -37,10 +38,13 @@ fn powercap_tree(root: &std::path::Path, range: u64) {
     zone(&package.join("intel-rapl:0:1"), "dram", 1000, range);
 }
 
-fn powercap_meter(root: std::path::PathBuf) -> PowerMeter {
-    // Rows go nowhere: this measures pgadget's memory, not the page cache.
-    pgadget_test_support::meter::powercap_meter(&root, std::path::Path::new("/dev/null"))
+fn powercap_meter(root: &Path, log: &Path) -> PowerMeter {
+    pgadget_test_support::meter::powercap_meter(root, log)
 }
+
+/// Rows between two truncations of the log: the page cache is not the process's memory, but
+/// a million rows (about 450 MB) need not fill the disk.
+const ROWS_BETWEEN_TRUNCATIONS: u64 = 100_000;
 
 // Intel's package range (262 143 J): the sampler reads every 60 s (its longest period).
 // AMD Zen's package range (65 532 J): every 33 s, the shortest period real RAPL ranges give.
@@ -54,11 +58,22 @@ fn main() {
     // Memory: a production-like tree; calls through the meter's closure API.
     let root = dir.path().join("intel");
     powercap_tree(&root, INTEL_RANGE_UJ);
-    let meter = powercap_meter(root);
+    // A real log file, written the way a user's is (pgadget refuses /dev/null).
+    let log = dir.path().join("footprint.csv");
+    let meter = powercap_meter(&root, &log);
     let meta = Metadata::new("bench", "footprint").data_shape("[7000, 64]");
     let calls = |n: u64| {
-        for _ in 0..n {
+        for i in 0..n {
             meter.measure_power(meta.clone(), || std::hint::black_box(()));
+            if i % ROWS_BETWEEN_TRUNCATIONS == ROWS_BETWEEN_TRUNCATIONS - 1 {
+                // The writer sees an empty file of the same identity and starts it anew with
+                // the header, as after a user's `: > log`.
+                std::fs::File::options()
+                    .write(true)
+                    .open(&log)
+                    .and_then(|f| f.set_len(0))
+                    .expect("truncate the benchmark's log");
+            }
         }
     };
     calls(10_000);
@@ -77,7 +92,7 @@ fn main() {
     // The main thread sleeps meanwhile, so the process's CPU time is the sampler's.
     let root = dir.path().join("fast");
     powercap_tree(&root, FAST_RANGE_UJ);
-    let meter = powercap_meter(root);
+    let meter = powercap_meter(&root, &log);
     let idle = Duration::from_secs(10);
     let cpu0 = cpu_secs();
     std::thread::sleep(idle);

@@ -195,12 +195,13 @@ fn floor_estimate(bencher: divan::Bencher) {
 mod parts {
     use super::*;
 
-    /// The stat of the log's path that tells whether it was moved aside or replaced.
+    /// The `lstat` of the log's path that tells whether it was moved aside or replaced (by a
+    /// file or by a link).
     #[divan::bench]
     fn log_identity_stat(bencher: divan::Bencher) {
         let path = scratch().join("parts.csv");
         drop(append_file("parts"));
-        bencher.bench_local(|| std::fs::metadata(black_box(&path)).unwrap());
+        bencher.bench_local(|| std::fs::symlink_metadata(black_box(&path)).unwrap());
     }
 
     /// The process's CPU time (self and children), for "Process CPU Time", once per end.

@@ -10,6 +10,10 @@ one row per country keyed by ISO 3166 alpha-3, with `carbon_intensity`, `total_T
 The world average is the generation-weighted mean of every row's intensity (weights:
 `total_TWh`), so it comes from the same data as the countries it stands in for.
 
+A country the source has no row for can be added from elsewhere in SUPPLEMENT below, with its
+own source, which the table records beside its figure. Supplements are kept out of the world
+average, which stays the source's own.
+
 Usage (needs network access to PyPI only, and `pip install pycountry`):
 
     python3 scripts/gen_carbon_table.py                       # downloads codecarbon==3.3.2
@@ -38,6 +42,29 @@ EXTRA_ALIASES = {
     "GB": ["UK", "Great Britain", "Britain"],
     "US": ["America"],
 }
+
+
+# Countries codecarbon's file has no row for, each with a figure from a named source.
+SUPPLEMENT = [
+    {
+        # Kosovo has no ISO 3166-1 code, so the file (keyed by ISO alpha-3) has no row for it;
+        # XK / XKX are the user-assigned codes the EU, the IMF and geolocation services such as
+        # ipinfo.io use. Ember's yearly electricity data, which Our World in Data compiles for
+        # the other rows, gives Kosovo 894.65 gCO2e/kWh for 2023 (its grid is mostly lignite).
+        # The figure as published in The Green Web Foundation's co2.js, file
+        # data/output/average-intensities.json (generated from Ember's country_overview_yearly),
+        # whose figures for other countries equal this table's (France 56.04, Germany 380.95,
+        # Serbia 636.06, Bosnia and Herzegovina 600 for 2023).
+        "alpha2": "XK",
+        "alpha3": "XKX",
+        "name": "Kosovo",
+        "aliases": ["Republic of Kosovo"],
+        "intensity": 894.65,
+        "year": 2023,
+        "source": "Ember, yearly electricity data (CC BY 4.0), as published in the Green Web "
+                  "Foundation's co2.js (average-intensities.json)",
+    },
+]
 
 
 def normalise(s):
@@ -138,12 +165,24 @@ def main():
             "intensity": float(intensity),
             "year": int(entry["year"]),
             "twh": float(entry.get("total_TWh") or 0.0),
+            "source": None,
         })
-    rows.sort(key=lambda r: r["alpha2"])
 
     weight = sum(r["twh"] for r in rows)
     world = sum(r["intensity"] * r["twh"] for r in rows) / weight
     years = sorted({r["year"] for r in rows})
+
+    for extra in SUPPLEMENT:
+        if any(r["alpha2"] == extra["alpha2"] for r in rows):
+            sys.exit(f"{extra['alpha2']} is in the source now: drop it from SUPPLEMENT")
+        if pycountry.countries.get(alpha_2=extra["alpha2"]) is not None:
+            sys.exit(f"{extra['alpha2']} is an ISO 3166 country now: check the source again")
+        claim(extra["alpha2"], extra["alpha2"])
+        claim(extra["alpha3"], extra["alpha2"])
+        claim(extra["name"], extra["alpha2"])
+        aliases = [a for a in extra["aliases"] if claim(a, extra["alpha2"])]
+        rows.append(dict(extra, aliases=aliases, twh=0.0))
+    rows.sort(key=lambda r: r["alpha2"])
 
     have = {r["alpha2"] for r in rows}
     no_data = []
@@ -167,7 +206,8 @@ def main():
     w(f"// Source: {MIX_PATH} in {wheel_name} (PyPI),")
     w("// Our World in Data's carbon intensity of electricity per country (CC BY 4.0);")
     w(f"// ISO 3166 alpha-2 codes and English names from pycountry {pycountry_version}.")
-    w("// The world average is the generation-weighted mean (weights: total_TWh) of these rows.")
+    w("// The world average is the generation-weighted mean (weights: total_TWh) of these rows,")
+    w("// supplements (rows with a source of their own, see SUPPLEMENT in the script) excepted.")
     w("")
     w("use super::intensity::{CountryIntensity, IsoCountry};")
     w("")
@@ -180,10 +220,14 @@ def main():
     wsrc = ("generation-weighted mean of the per-country figures of Our World in Data "
             f"(CC BY 4.0), via codecarbon {cc_version}")
     w(f"pub(crate) const WORLD_SOURCE: &str = {rust_str(wsrc)};")
+    for extra in SUPPLEMENT:
+        # A constant of its own: rustfmt gives up on an array holding a line it cannot fit.
+        w(f"/// Where the figure for {extra['name']} comes from (not in the source above).")
+        w(f"pub(crate) const SOURCE_{extra['alpha2']}: &str = {rust_str(extra['source'])};")
     w("")
-    w("/// Generation-weighted mean intensity of every row below, gCO2e/kWh.")
+    w("/// Generation-weighted mean intensity of the rows below from COUNTRY_SOURCE, gCO2e/kWh.")
     w(f"pub(crate) const WORLD_INTENSITY: f64 = {world:.3f};")
-    w("/// The earliest and latest data year among the rows.")
+    w("/// The earliest and latest data year among the rows from COUNTRY_SOURCE.")
     w(f"pub(crate) const WORLD_YEARS: (u16, u16) = ({years[0]}, {years[-1]});")
     w("/// The electricity generation the world average is weighted by, TWh.")
     w(f"pub(crate) const WORLD_GENERATION_TWH: f64 = {weight:.2f};")
@@ -199,6 +243,7 @@ def main():
         w(f"        aliases: &[{aliases}],")
         w(f"        intensity: {r['intensity']!r},")
         w(f"        year: {r['year']},")
+        w(f"        source: {'SOURCE_' + r['alpha2'] if r['source'] else 'COUNTRY_SOURCE'},")
         w("    },")
     w("];")
     w("")
@@ -213,13 +258,19 @@ def main():
         w(f"        aliases: &[{al}],")
         w("    },")
     w("];")
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write("\n".join(out) + "\n")
+    # rustfmt leaves alone a file whose header says @generated (and cargo fmt skips it), so
+    # the code is formatted before the header is put back on.
+    header_end = out.index("use super::intensity::{CountryIntensity, IsoCountry};")
+    header, code = out[:header_end], "\n".join(out[header_end:]) + "\n"
     try:
-        subprocess.run(["rustfmt", "--edition", "2021", args.out], check=True)
+        code = subprocess.run(["rustfmt", "--edition", "2021", "--emit", "stdout"], input=code,
+                              capture_output=True, text=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
-        print(f"warning: rustfmt failed ({e}); run `cargo fmt --all`", file=sys.stderr)
-    print(f"wrote {len(rows)} countries ({len(no_data)} ISO countries without data), "
+        print(f"warning: rustfmt failed ({e}); the table is left unformatted", file=sys.stderr)
+    with open(args.out, "w", encoding="utf-8") as f:
+        f.write("\n".join(header) + "\n" + code)
+    print(f"wrote {len(rows)} countries ({len(SUPPLEMENT)} from SUPPLEMENT, {len(no_data)} ISO "
+          f"countries without data), "
           f"world average {world:.3f} gCO2e/kWh ({years[0]}-{years[-1]}) to {args.out}",
           file=sys.stderr)
 

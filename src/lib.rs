@@ -14,6 +14,8 @@
 //! Each call of a measured function appends one row to a CSV log (see [`Record`] for the
 //! columns); [`get_logged_data`] reads it back. [`PowerMeter`] configures where and how.
 
+#![deny(missing_docs)]
+
 pub use pgadget_macros::measure_power;
 pub use pgadget_runtime::{
     get_logged_data, read_log, ConfigError, DataType, LogContents, Measurement, Metadata,

@@ -164,10 +164,10 @@ fn methods_and_associated_functions_are_measured() {
     m.fit(0.5);
     assert_eq!(m.predict(2.0), 8.0);
     assert_eq!(m.into_weights(), vec![1.0; 4]);
-    for name in ["new", "predict", "fit", "into_weights"] {
+    for name in ["Model::new", "predict", "fit", "into_weights"] {
         assert_eq!(rows_of(name).len(), 1, "{name}");
     }
-    assert_eq!(rows_of("new")[0].project, "methods");
+    assert_eq!(rows_of("Model::new")[0].project, "methods");
     assert_eq!(rows_of("predict")[0].data_shape, "4");
 }
 
@@ -300,4 +300,164 @@ fn concurrent_calls_each_get_their_row() {
 #[measure_power(package = "std", algorithm = "threads", comments = format!("t{t} i{i}"))]
 fn free_fn_threads(t: u32, i: u32) -> u32 {
     t + i
+}
+
+struct Forest;
+struct Boosting;
+
+trait Fit {
+    #[measure_power(package = "mine", algorithm = "fit")]
+    fn run(&self) -> u32 {
+        1
+    }
+}
+
+impl Fit for Forest {}
+impl Fit for Boosting {}
+
+impl Forest {
+    #[measure_power(package = "mine", algorithm = "new")]
+    fn new() -> Self {
+        Forest
+    }
+}
+
+impl Boosting {
+    #[measure_power(package = "mine", algorithm = "new")]
+    fn new() -> Self {
+        Boosting
+    }
+}
+
+impl std::fmt::Display for Forest {
+    #[measure_power(package = "mine", algorithm = "display")]
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("forest")
+    }
+}
+
+#[test]
+fn the_function_column_names_the_type_a_method_belongs_to() {
+    log();
+    Forest::new().run();
+    Boosting::new().run();
+    assert_eq!(Forest.to_string(), "forest");
+    assert_eq!(rows_of("Forest::new")[0].function, "attribute::Forest::new");
+    assert_eq!(
+        rows_of("Boosting::new")[0].function,
+        "attribute::Boosting::new"
+    );
+    // A default body is the trait's, whichever type runs it.
+    assert_eq!(rows_of("Fit::run").len(), 2);
+    assert_eq!(rows_of("Fit::run")[0].function, "attribute::Fit::run");
+    assert_eq!(
+        rows_of("fmt")[0].function,
+        "<attribute::Forest as core::fmt::Display>::fmt"
+    );
+}
+
+#[measure_power(package = "std", algorithm = "cleanup")]
+fn cleanup(n: u32) -> u32 {
+    n + 1
+}
+
+/// Calls a measured function while it is dropped.
+struct CleansUp;
+
+impl Drop for CleansUp {
+    fn drop(&mut self) {
+        assert_eq!(cleanup(1), 2);
+    }
+}
+
+#[test]
+fn a_call_that_returns_while_a_panic_unwinds_is_ok() {
+    log();
+    let caught = std::panic::catch_unwind(|| {
+        let _cleans_up = CleansUp;
+        panic!("the work failed");
+    });
+    assert!(caught.is_err());
+    let rows = rows_of("cleanup");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "ok", "the cleanup itself returned normally");
+}
+
+const DROP_TIME: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Takes `DROP_TIME` to drop.
+struct SlowDrop;
+
+impl SlowDrop {
+    fn weight(&self) -> u32 {
+        1
+    }
+}
+
+impl Drop for SlowDrop {
+    fn drop(&mut self) {
+        std::thread::sleep(DROP_TIME);
+    }
+}
+
+#[measure_power(package = "std", algorithm = "drops_tail")]
+fn drops_tail(n: u32) -> u32 {
+    n + SlowDrop.weight()
+}
+
+#[measure_power(package = "std", algorithm = "drops_argument")]
+fn drops_argument(slow: SlowDrop, n: u32) -> u32 {
+    n + slow.weight()
+}
+
+#[test]
+fn drops_of_tail_temporaries_and_arguments_are_inside_the_window() {
+    log();
+    assert_eq!(drops_tail(1), 2);
+    assert_eq!(drops_argument(SlowDrop, 1), 2);
+    for name in ["drops_tail", "drops_argument"] {
+        let elapsed = rows_of(name)[0].elapsed_secs;
+        assert!(
+            elapsed >= DROP_TIME.as_secs_f64(),
+            "{name}: a {DROP_TIME:?} drop outside a window of {elapsed} s"
+        );
+    }
+}
+
+#[measure_power(package = "futures", algorithm = "returns_future", data_shape = n)]
+fn returns_future(n: u64) -> impl Future<Output = u64> + Send {
+    async move {
+        yield_now().await;
+        std::thread::sleep(DROP_TIME);
+        n * 2
+    }
+}
+
+#[test]
+fn a_returned_future_is_measured_over_its_run() {
+    log();
+    let fut = returns_future(21);
+    assert_send(&fut);
+    assert!(
+        rows_of("returns_future").is_empty(),
+        "the window is still open"
+    );
+    assert_eq!(futures::executor::block_on(fut), 42);
+    let mut dropped = Box::pin(returns_future(1));
+    let waker = futures::task::noop_waker();
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(dropped.as_mut().poll(&mut cx).is_pending());
+    drop(dropped);
+    let rows = rows_of("returns_future");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].data_shape.as_str()),
+        ("ok", "21")
+    );
+    assert!(
+        rows[0].elapsed_secs >= DROP_TIME.as_secs_f64(),
+        "{}",
+        rows[0].elapsed_secs
+    );
+    assert_eq!(rows[1].status, "cancelled");
 }

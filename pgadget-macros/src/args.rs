@@ -153,6 +153,7 @@ impl Parse for MeasureArgs {
                         "`crate` takes the path of the pgadget crate, as in `crate = ::pgadget`",
                     )
                 })?;
+                refuse_standard_library(&value)?;
                 set(&mut given.krate, value, key.span, "crate")?;
             } else if input.peek(Ident::peek_any) {
                 let unknown = input.call(Ident::parse_any)?;
@@ -225,6 +226,27 @@ fn set<T>(slot: &mut Option<T>, value: T, key: Span, name: &str) -> syn::Result<
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// `crate = std` (or `core`, `alloc`): a path that surely does not lead to pgadget, and would
+/// otherwise give one "cannot find `__private`" error per use.
+fn refuse_standard_library(path: &Path) -> syn::Result<()> {
+    let [only] = path.segments.iter().collect::<Vec<_>>()[..] else {
+        return Ok(());
+    };
+    let name = only.ident.to_string();
+    if !matches!(name.as_str(), "std" | "core" | "alloc") {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        path,
+        format!(
+            "`crate = {name}` names the standard library; `crate` takes the path of the pgadget \
+             crate: leave it out when the dependency is called `pgadget`, write \
+             `crate = ::energy` when Cargo.toml renames it to `energy`, or the path of a \
+             re-export (`crate = my_lib::pgadget`)"
+        ),
+    ))
 }
 
 fn equals(input: ParseStream<'_>, key: &str, example: &str) -> syn::Result<()> {
@@ -464,6 +486,17 @@ mod tests {
             ));
             assert!(args.is_ok(), "{path}: {:?}", args.err());
         }
+    }
+
+    #[test]
+    fn crate_refuses_the_standard_library() {
+        for path in ["std", "::core", "alloc"] {
+            let e = error(&format!(
+                r#"package = "p", algorithm = "a", crate = {path}"#
+            ));
+            assert!(e.contains("names the standard library"), "{path}: {e}");
+        }
+        assert!(parse(r#"package = "p", algorithm = "a", crate = std_reexport"#).is_ok());
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub const USER: &str = "PGADGET_USER";
 pub const COUNTRY: &str = "PGADGET_COUNTRY";
 /// The power usage effectiveness (`PGADGET_PUE`).
 pub const PUE: &str = "PGADGET_PUE";
-/// `1` makes no network request at all (`PGADGET_OFFLINE`).
+/// `1` makes no network request at all (`PGADGET_OFFLINE`; any value but a clear "off" does).
 pub const OFFLINE: &str = "PGADGET_OFFLINE";
 /// `1` turns measurement off (`PGADGET_DISABLE`).
 pub const DISABLE: &str = "PGADGET_DISABLE";
@@ -155,6 +155,17 @@ impl EnvConfig {
                 None
             }
         });
+        // Offline is the safe reading of a value that is not clearly "off": a user who wrote
+        // `y` or `enabled` meant to stay offline, and a request cannot be taken back.
+        let offline = get(OFFLINE).is_some_and(|raw| {
+            switch(&raw).unwrap_or_else(|| {
+                problems.push(format!(
+                    "{OFFLINE}={raw:?} is neither on (1, true, yes, on) nor off (0, false, no, \
+                     off); staying offline: no country lookup is made, nothing is shipped"
+                ));
+                true
+            })
+        });
         let sources = get(SOURCES).map(|raw| {
             raw.split(',')
                 .map(|s| s.trim().to_ascii_lowercase())
@@ -168,7 +179,7 @@ impl EnvConfig {
             user: get(USER),
             country: get(COUNTRY),
             pue,
-            offline: get(OFFLINE).is_some_and(|v| truthy(&v)),
+            offline,
             disable: get(DISABLE).is_some_and(|v| truthy(&v)),
             sources,
             powercap_root: get(POWERCAP_ROOT).map(PathBuf::from),
@@ -187,7 +198,17 @@ impl EnvConfig {
 
 /// `1`, `true`, `yes` and `on` (any case) turn a switch on; anything else leaves it off.
 fn truthy(v: &str) -> bool {
-    matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+    switch(v) == Some(true)
+}
+
+/// A switch's value: on (`1`, `true`, `yes`, `on`, any case), off (`0`, `false`, `no`, `off`),
+/// or `None` for anything else.
+fn switch(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
 }
 
 /// Parses a PUE: a number of at least 1.0 (a data centre cannot use less energy than its IT).
@@ -283,6 +304,29 @@ mod tests {
         assert_eq!((c.metrics_addr, c.pushgateway_url), (None, None));
         assert!(c.problems[0].contains("127.0.0.1:9464"), "{:?}", c.problems);
         assert!(c.problems[1].contains("http://"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn offline_is_on_unless_clearly_off() {
+        for on in ["1", "true", "YES", "on"] {
+            let c = cfg(&[(OFFLINE, on)]);
+            assert!(c.offline && c.problems.is_empty(), "{on}: {c:?}");
+        }
+        for off in ["0", "false", "No", "OFF"] {
+            let c = cfg(&[(OFFLINE, off)]);
+            assert!(!c.offline && c.problems.is_empty(), "{off}: {c:?}");
+        }
+        for unclear in ["y", "enabled", "2"] {
+            let c = cfg(&[(OFFLINE, unclear)]);
+            assert!(c.offline, "{unclear} keeps the machine offline");
+            assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+            assert!(
+                c.problems[0].contains(&format!("{OFFLINE}=\"{unclear}\""))
+                    && c.problems[0].contains("staying offline"),
+                "{}",
+                c.problems[0]
+            );
+        }
     }
 
     #[test]

@@ -7,11 +7,13 @@
 //! elsewhere; `tests/portability.rs` checks the gating by reading these sources. The optional
 //! parts are Cargo features: see [`FEATURES`].
 
-pub mod at_exit;
+mod cache_dir;
 pub mod carbon;
 pub mod config;
 pub mod energy;
+mod exit;
 mod features;
+mod files;
 pub mod log;
 pub mod metadata;
 pub mod meter;

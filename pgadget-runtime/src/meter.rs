@@ -205,7 +205,8 @@ impl PowerMeterBuilder {
                 report_once(&problem);
             }
             let detected = energy::detect(&source_config);
-            tell_about_sources(&detected);
+            let cache_dir = crate::cache_dir::cache_dir(env.cache_dir.as_deref());
+            tell_about_sources(&detected, cache_dir.as_deref());
             detected
         };
         let host = crate::user::host_name();
@@ -236,10 +237,23 @@ impl PowerMeterBuilder {
     }
 }
 
-fn tell_about_sources(detected: &Detected) {
+/// The mark, in the cache directory, that this machine has had the full explanation of why no
+/// counter could be read.
+const SOURCES_EXPLAINED: &str = "no-counters-explained";
+
+/// Tells the user once per process that energies are estimated: the first time on a machine
+/// with every reason, later in one line pointing at `pgadget doctor` (which has them all).
+fn tell_about_sources(detected: &Detected, cache_dir: Option<&std::path::Path>) {
     let only_estimate = detected.sources.iter().all(|s| s.name() == estimate::NAME);
     // Nothing failed: the estimate was chosen (PGADGET_SOURCES=estimate), nothing to tell.
     if !only_estimate || detected.unavailable.is_empty() {
+        return;
+    }
+    if crate::cache_dir::seen_before(cache_dir, SOURCES_EXPLAINED) {
+        report_once(
+            "no energy counter could be read, so energies are estimated from the process's CPU \
+             time; run `pgadget doctor` for why and what to do.",
+        );
         return;
     }
     let mut message = String::from(
@@ -249,7 +263,10 @@ fn tell_about_sources(detected: &Detected) {
     for reason in &detected.unavailable {
         message.push_str(&format!("\n  - {reason}"));
     }
-    message.push_str("\n  Run `pgadget doctor` for details and remedies.");
+    message.push_str(
+        "\n  Run `pgadget doctor` for details and remedies. (Later runs on this machine say this \
+         in one line.)",
+    );
     report_once(&message);
 }
 
@@ -323,8 +340,9 @@ impl PowerMeter {
     /// [`Measurement::finish`]ed.
     pub fn start(&self, metadata: Metadata) -> Measurement {
         if self.inner.disabled {
-            return Measurement { state: None };
+            return Measurement::disabled();
         }
+        let unwinding_at_entry = std::thread::panicking();
         // Microseconds, as PostgreSQL keeps them: the CSV and the table then hold the same time.
         let datetime = chrono::Local::now().fixed_offset().trunc_subsecs(6);
         let machine_busy = machine::machine_busy_secs_recent();
@@ -341,7 +359,7 @@ impl PowerMeter {
             })
             .collect();
         Measurement {
-            state: Some(State {
+            state: Some(Box::new(State {
                 meter: self.clone(),
                 metadata,
                 datetime,
@@ -350,17 +368,39 @@ impl PowerMeter {
                 begun,
                 status: None,
                 must_complete: false,
+                unwinding_at_entry,
                 // Taken last so the window holds as little of our own work as possible.
                 started: Instant::now(),
-            }),
+            })),
         }
     }
 }
 
 /// An open measurement window. Dropping it closes the window and writes the row.
+///
+/// One pointer in size, and `Send` and `Sync`, so that a measured future is as movable as the
+/// unmeasured one and barely larger.
 #[must_use = "the window closes (and the row is written) when the measurement is dropped"]
 pub struct Measurement {
-    state: Option<State>,
+    // Boxed: a guard lives in every measured future's state, measuring or not.
+    state: Option<Box<State>>,
+}
+
+impl fmt::Debug for Measurement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(state) = &self.state else {
+            return f.write_str("Measurement(disabled)");
+        };
+        f.debug_struct("Measurement")
+            .field("function", &state.metadata.function)
+            .field("package", &state.metadata.package)
+            .field("algorithm", &state.metadata.algorithm)
+            .field("datetime", &state.datetime)
+            .field("elapsed", &state.started.elapsed())
+            .field("status", &state.status)
+            .field("must_complete", &state.must_complete)
+            .finish_non_exhaustive()
+    }
 }
 
 struct State {
@@ -372,10 +412,19 @@ struct State {
     begun: Vec<Result<Begun, SourceError>>,
     status: Option<String>,
     must_complete: bool,
+    /// Whether the thread was already unwinding when the window opened (a measured call in a
+    /// `Drop` run by a panic): then unwinding at the close is not this call's panic.
+    unwinding_at_entry: bool,
     started: Instant,
 }
 
 impl Measurement {
+    /// A window that measures nothing and writes no row (what a disabled meter hands out).
+    #[inline]
+    pub fn disabled() -> Measurement {
+        Measurement { state: None }
+    }
+
     /// Sets the value of "Status" (default `ok`, or `panicked` while unwinding).
     pub fn set_status(&mut self, status: impl Into<String>) {
         if let Some(state) = &mut self.state {
@@ -405,6 +454,8 @@ impl Measurement {
 }
 
 impl Drop for Measurement {
+    // Inlined so that a disabled window costs a compare in the caller.
+    #[inline]
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
             state.close(false);
@@ -495,7 +546,7 @@ impl State {
         };
         let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
         let status = self.status.unwrap_or_else(|| {
-            if std::thread::panicking() {
+            if std::thread::panicking() && !self.unwinding_at_entry {
                 "panicked".into()
             } else if self.must_complete {
                 "cancelled".into()

@@ -94,14 +94,20 @@ fn four_processes_of_four_threads_never_lose_or_tear_a_row() {
 }
 
 #[cfg(unix)]
-#[test]
-fn a_new_log_is_readable_by_its_owner_only() {
+fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_log_and_its_new_directories_are_its_owners_only() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("nested/dir/power_logs.csv");
     meter(&log).measure_power(Metadata::new("t", "perm"), || ());
-    let mode = std::fs::metadata(&log).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(mode(&log), 0o600);
+    assert_eq!(mode(&dir.path().join("nested")), 0o700);
+    assert_eq!(mode(&dir.path().join("nested/dir")), 0o700);
 }
 
 #[test]
@@ -135,52 +141,6 @@ fn a_foreign_log_is_moved_aside_untouched() {
             .collect::<Vec<_>>(),
         ["one", "two"]
     );
-}
-
-#[test]
-fn an_unwritable_log_leaves_the_result_intact() {
-    let dir = tempfile::tempdir().unwrap();
-    // A directory cannot be created under a regular file.
-    let blocker = dir.path().join("not-a-dir");
-    std::fs::write(&blocker, "x").unwrap();
-    let log = blocker.join("power_logs.csv");
-    let m = meter(&log);
-    let v: Result<u32, String> = m.measure_power(Metadata::new("t", "x"), || Ok(7));
-    assert_eq!(v, Ok(7));
-    assert!(!log.exists());
-}
-
-/// The half of the test below that writes to the full disk.
-#[cfg(target_os = "linux")]
-#[test]
-#[ignore = "run as a child process by a_full_disk_is_reported_once_and_the_program_goes_on"]
-fn full_disk_child() {
-    let m = meter(Path::new(&child_var("PGADGET_TEST_FULL_DISK")));
-    for i in 0..3 {
-        assert_eq!(m.measure_power(Metadata::new("t", "full"), || i), i);
-    }
-    println!("RESULTS-INTACT");
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_full_disk_is_reported_once_and_the_program_goes_on() {
-    // /dev/full fails every write with ENOSPC, like a full disk. Run in a child to read stderr.
-    let out = ChildTest::new("full_disk_child")
-        .env("PGADGET_TEST_FULL_DISK", "/dev/full")
-        .run();
-    let stdout = pgadget_test_support::stdout(&out);
-    let stderr = pgadget_test_support::stderr(&out);
-    assert!(stdout.contains("RESULTS-INTACT"));
-    assert_eq!(
-        stderr
-            .matches("cannot write the power log /dev/full")
-            .count(),
-        1,
-        "{stderr}"
-    );
-    assert!(stderr.contains("No space left on device"), "{stderr}");
-    assert!(stderr.contains("PGADGET_LOG"), "{stderr}");
 }
 
 #[test]

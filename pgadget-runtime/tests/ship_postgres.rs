@@ -171,7 +171,7 @@ mod with_postgres {
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         let children: Vec<Child> = (0..4)
-            .map(|_| child(&pg.url(), &log, 2, 500).spawn_captured())
+            .map(|_| child(&pg.url(), &log, 2, 500).spawn_piped())
             .collect();
         for c in children {
             let (_, err) = finish(c);
@@ -214,7 +214,7 @@ mod with_postgres {
         let stop = dir.path().join("stop");
         let running = child(&pg.url(), &log, 2, 150)
             .env(STOP_FILE, &stop)
-            .spawn_captured();
+            .spawn_piped();
         std::thread::sleep(Duration::from_secs(3));
         pg.start_again();
         // The rows arrive while the process still lives: shipping resumed by itself.
@@ -250,7 +250,7 @@ mod with_postgres {
         let running = child(&pg.url(), &log, 2, 1500)
             .env(PAUSE_MS, "2")
             .env(STOP_FILE, &stop)
-            .spawn_captured();
+            .spawn_piped();
         let before = wait_for("the first rows", Duration::from_secs(30), || {
             pg.count().filter(|&n| n > 0)
         });
@@ -278,7 +278,7 @@ mod with_postgres {
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         let wrong = "not-the-password-42";
-        let (_, err) = finish(child(&pg.url_with_password(wrong), &log, 2, 100).spawn_captured());
+        let (_, err) = finish(child(&pg.url_with_password(wrong), &log, 2, 100).spawn_piped());
         assert_eq!(csv_ids(&log).len(), 200, "the CSV log is complete");
         assert_eq!(pg.count(), None, "nothing reached the database (no table)");
         assert!(!err.contains(wrong), "the password is printed:\n{err}");
@@ -316,10 +316,10 @@ mod with_postgres {
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         // A first run creates the table as its owner; the second user may only connect.
-        finish(child(&pg.url(), &log, 1, 1).spawn_captured());
+        finish(child(&pg.url(), &log, 1, 1).spawn_piped());
         pg.create_role("reader", "reader-password");
         let (_, err) =
-            finish(child(&pg.url_of("reader", "reader-password"), &log, 1, 5).spawn_captured());
+            finish(child(&pg.url_of("reader", "reader-password"), &log, 1, 5).spawn_piped());
         let refused: Vec<&str> = err
             .lines()
             .filter(|l| l.contains("may not") && !l.contains("not shipped"))

@@ -79,7 +79,7 @@ mod with_prometheus {
         let running: Child = child(&log, 2, 617)
             .env("PGADGET_METRICS_ADDR", &addr)
             .env(STOP_FILE, &stop)
-            .spawn_captured();
+            .spawn_piped();
         // Prometheus's own answer, after its scrapes of the running program.
         let seen = (|| {
             for _ in 0..600 {

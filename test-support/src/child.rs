@@ -7,8 +7,11 @@
 //! loudly when the test is run by hand instead of by its parent.
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The variable that tells a child test it was started by its parent, holding its name.
 pub const CHILD_TEST: &str = "PGADGET_TEST_CHILD";
@@ -41,7 +44,11 @@ impl ChildTest {
     }
 
     fn with_exe(exe: &Path, name: &str) -> Self {
-        let mut command = clean_command(exe);
+        Self::with_command(clean_command(exe), name)
+    }
+
+    /// `command` (which runs the test binary, maybe through a launcher) on the test `name`.
+    fn with_command(mut command: Command, name: &str) -> Self {
         command
             .args([
                 "--exact",
@@ -68,6 +75,29 @@ impl ChildTest {
             .uid(crate::user::NOBODY)
             .gid(crate::user::NOBODY);
         child
+    }
+
+    /// Runs the child in a private mount namespace in which a fresh tmpfs, mounted with
+    /// `options` (e.g. `size=64k`, `ro`), covers the existing directory `mount_point`: a tiny
+    /// disk that fills up, or a read-only one, without touching the machine's. The mount
+    /// vanishes with the child, so the child checks what it wrote there itself.
+    ///
+    /// Needs `unshare` and `mount` (util-linux); as root directly, otherwise in a user
+    /// namespace of its own (`unshare --map-root-user`).
+    #[cfg(target_os = "linux")]
+    pub fn in_tmpfs(name: &str, mount_point: &Path, options: &str) -> Self {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let mut command = clean_command("unshare");
+        if !crate::user::is_root() {
+            command.arg("--map-root-user");
+        }
+        command
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg(r#"mount -t tmpfs -o "$1" pgadget-test "$2" && shift 2 && exec "$@""#)
+            .args(["sh", options])
+            .arg(mount_point)
+            .arg(exe);
+        Self::with_command(command, name)
     }
 
     /// Sets a variable in the child's environment.
@@ -105,9 +135,44 @@ impl ChildTest {
         out
     }
 
-    /// Starts the child without waiting for it, its output captured (read it with
-    /// `wait_with_output`; the children of these tests print little, so the pipes never fill).
-    pub fn spawn_captured(mut self) -> Child {
+    /// Runs the child to its end, killing it (and failing) if it has not ended within
+    /// `limit`: for a scene in which a hang is the bug. Returns what it printed.
+    pub fn output_within(mut self, limit: Duration) -> Output {
+        let mut child = self
+            .command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the child test process");
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for the child") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the child test did not end within {limit:?}:\nstdout:\n{}\nstderr:\n{}",
+                    String::from_utf8_lossy(&stdout.join().unwrap_or_default()),
+                    String::from_utf8_lossy(&stderr.join().unwrap_or_default()),
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Output {
+            status,
+            stdout: stdout.join().expect("read the child's stdout"),
+            stderr: stderr.join().expect("read the child's stderr"),
+        }
+    }
+
+    /// Starts the child with its stdout and stderr piped, for a parent that follows what it
+    /// prints as it runs (stdin stays as set, null unless changed through
+    /// [`command`](Self::command)).
+    pub fn spawn_piped(mut self) -> Child {
         self.command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -123,6 +188,18 @@ impl ChildTest {
             .spawn()
             .expect("start the child test process")
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own, so that a child filling one pipe never
+/// blocks while the parent waits on the other.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 /// In the child half of a test: the value of `key`, which the parent sets. Panics, naming the

@@ -22,6 +22,9 @@ pub struct CountryIntensity {
     pub intensity: f64,
     /// The year the figure is for.
     pub year: u16,
+    /// Where the figure comes from: the table's source for nearly every country, another
+    /// named source for a country it lacks (Kosovo).
+    pub source: &'static str,
 }
 
 /// An ISO 3166 country the source has no figure for (so the world average stands in).
@@ -68,16 +71,26 @@ pub fn world_average() -> Location {
 
 /// A short statement of where the table comes from, for `pgadget doctor` and the docs.
 pub fn provenance() -> String {
+    let from_source = table::COUNTRIES
+        .iter()
+        .filter(|c| c.source == table::COUNTRY_SOURCE)
+        .count();
+    let others: String = table::COUNTRIES
+        .iter()
+        .filter(|c| c.source != table::COUNTRY_SOURCE)
+        .map(|c| format!("; {} ({}) from {}", c.name, c.year, c.source))
+        .collect();
     format!(
         "carbon intensity of electricity for {} countries from {} (data years {}-{}, mostly \
-         the latest available); ISO codes from pycountry {}; world average {:.1} gCO2e/kWh, \
-         the generation-weighted mean of those countries ({:.0} TWh)",
-        table::COUNTRIES.len(),
+         the latest available){others}; ISO codes from pycountry {}; world average {:.1} \
+         gCO2e/kWh, the generation-weighted mean of the {} countries ({:.0} TWh)",
+        from_source,
         table::COUNTRY_SOURCE,
         table::WORLD_YEARS.0,
         table::WORLD_YEARS.1,
         table::PYCOUNTRY_VERSION,
         table::WORLD_INTENSITY,
+        from_source,
         table::WORLD_GENERATION_TWH,
     )
 }
@@ -90,7 +103,7 @@ impl CountryIntensity {
             country: self.name,
             intensity: self.intensity,
             year: self.year,
-            source: table::COUNTRY_SOURCE,
+            source: self.source,
         }
     }
 }
@@ -134,6 +147,30 @@ mod tests {
         assert_eq!(fr.intensity, 56.039);
         let us = countries().iter().find(|c| c.alpha2 == "US").unwrap();
         assert_eq!((us.alpha3, us.intensity), ("USA", 369.473));
+    }
+
+    #[test]
+    fn kosovo_has_the_figure_of_its_own_source() {
+        // Not in codecarbon's file (Kosovo has no ISO 3166 code): Ember's 2023 figure.
+        let xk = countries().iter().find(|c| c.alpha2 == "XK").unwrap();
+        assert_eq!((xk.alpha3, xk.name, xk.year), ("XKX", "Kosovo", 2023));
+        assert_eq!(xk.intensity, 894.65);
+        assert!(xk.source.contains("Ember"), "{}", xk.source);
+        assert_eq!(xk.location().source, xk.source);
+        // Every other row is the source's, and the world average is theirs alone.
+        let others: Vec<_> = countries()
+            .iter()
+            .filter(|c| c.source != table::COUNTRY_SOURCE)
+            .map(|c| c.alpha2)
+            .collect();
+        assert_eq!(others, ["XK"]);
+        assert_eq!(table::WORLD_INTENSITY, 480.617);
+        let text = provenance();
+        assert!(
+            text.contains("213 countries from Our World in Data")
+                && text.contains("Kosovo (2023) from Ember"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -2,16 +2,15 @@
 //! request, else the world average.
 //!
 //! The request runs on a background thread started when the meter is built, at most once per
-//! process (a process-wide `OnceLock`, shared by every meter), bounded by `LOOKUP_BOUND`.
-//! Rows never wait inside their measured window: the meter asks for the location after the
-//! window has closed. A row written before the answer waits for it until the bound has
-//! passed (counted from the start of the request, so at most once per process); a row that
-//! still has no answer then is charged at the world average, and later rows use the answer
-//! once it arrives.
+//! process (a process-wide `OnceLock`, shared by every meter). No row waits for it: a row
+//! closed before the answer is charged at the world average (and says so), later rows use the
+//! answer. The request may run for `LOOKUP_BOUND` (10 s); a program that exits normally before
+//! the answer waits for it, at most `EXIT_WAIT` (3 s), so that the answer is cached for the
+//! next run (see `geolocate`).
 //!
-//! Offline (`get_country(false)` or `PGADGET_OFFLINE=1`) means no network: `PGADGET_COUNTRY`
-//! and a fresh cached answer are still used (they are already on the machine), otherwise the
-//! world average.
+//! Offline (`get_country(false)`, or `PGADGET_OFFLINE` set to anything but a clear "off")
+//! means no network: `PGADGET_COUNTRY` and a fresh cached answer are still used (they are
+//! already on the machine), otherwise the world average.
 //!
 //! The cache and the request come with the `geolocation` feature. Without it the country is
 //! `PGADGET_COUNTRY`, else the world average, and a user who asked for a lookup is told once
@@ -21,7 +20,7 @@ use super::country::find_country;
 #[cfg(feature = "geolocation")]
 use super::country::CountryError;
 #[cfg(feature = "geolocation")]
-use super::geolocate::Shared;
+use super::geolocate::{self, Shared};
 use super::intensity::world_average;
 use super::Location;
 use crate::config::{self, EnvConfig};
@@ -49,8 +48,8 @@ impl CountryLookup {
     /// average. Never blocks on the network.
     ///
     /// `get_country` is the builder's setting: `Some(false)` makes no request, `Some(true)`
-    /// asks for one, `None` leaves the default (a request unless `PGADGET_OFFLINE=1`). The
-    /// cache and the request need the `geolocation` feature.
+    /// asks for one, `None` leaves the default (a request unless `PGADGET_OFFLINE` is on).
+    /// The cache and the request need the `geolocation` feature.
     pub fn start(env: &EnvConfig, get_country: Option<bool>) -> Self {
         if env.disable {
             return CountryLookup::fixed(world_average());
@@ -74,40 +73,44 @@ impl CountryLookup {
         CountryLookup::look_up(env, get_country, request)
     }
 
-    /// A fresh cached answer, else the request when `request` allows one.
+    /// A fresh cached answer of the configured service, else the request when `request`
+    /// allows one.
     #[cfg(feature = "geolocation")]
     fn look_up(env: &EnvConfig, _get_country: Option<bool>, request: bool) -> Self {
         use super::cache;
+        use super::service::Service;
+        let service = Service::new(
+            env.geo_url
+                .clone()
+                .unwrap_or_else(|| config::DEFAULT_GEO_URL.to_string()),
+        );
         let cache_dir = cache::cache_dir(env.cache_dir.as_deref());
         if let Some(cached) = cache_dir
             .as_deref()
-            .and_then(|d| cache::load(d, chrono::Utc::now()))
+            .and_then(|d| cache::load(d, service.url(), chrono::Utc::now()))
         {
-            match find_country(&cached.country) {
-                Ok(c) => return CountryLookup::fixed(c.location()),
+            let location = match find_country(&cached.country) {
+                Ok(c) => c.location(),
                 // A real country without a figure: the answer is right, the table lacks it.
-                Err(e @ CountryError::NoData(_)) => {
-                    report_once(&format!(
-                        "{e} (the country cached from {}); CO2 uses the world average. Set {} \
-                         to charge another country's grid.",
-                        cached.url,
-                        config::COUNTRY
+                Err(CountryError::NoData(c)) => {
+                    report_once(&geolocate::no_figure_message(
+                        &service, c.alpha2, c.name, true,
                     ));
-                    return CountryLookup::fixed(world_average());
+                    world_average()
                 }
-                // Not something this version can read: ask again.
-                Err(CountryError::Unknown(_)) => {}
-            }
+                // An answer this version cannot place; asking again would give the same.
+                Err(CountryError::Unknown(code)) => {
+                    report_once(&geolocate::unknown_code_message(&service, &code, true));
+                    world_average()
+                }
+            };
+            return CountryLookup::fixed(location);
         }
         if !request {
             return CountryLookup::fixed(world_average());
         }
-        let url = env
-            .geo_url
-            .clone()
-            .unwrap_or_else(|| config::DEFAULT_GEO_URL.to_string());
         CountryLookup {
-            resolution: Resolution::Pending(Shared::start(url, cache_dir)),
+            resolution: Resolution::Pending(Shared::start(service, cache_dir)),
         }
     }
 
@@ -128,15 +131,13 @@ impl CountryLookup {
         }
     }
 
-    /// The location to charge a row to: the country when known, else the world average.
-    ///
-    /// While the process's lookup is still running this waits for it, but never past
-    /// `LOOKUP_BOUND` after the request started. Call it outside any measured window.
+    /// The location to charge a row to: the country when known, else the world average
+    /// (while the lookup is still running, or after it failed). Never waits.
     pub fn location(&self) -> Location {
         match &self.resolution {
             Resolution::Fixed(location) => *location,
             #[cfg(feature = "geolocation")]
-            Resolution::Pending(shared) => shared.wait(),
+            Resolution::Pending(shared) => shared.current(),
         }
     }
 }

@@ -6,12 +6,13 @@
 //! cores + DRAM + GPU and left the package out; but the package *contains* the cores (plus
 //! the uncore: caches, memory controller, integrated GPU), so pgadget charges the package.
 //!
-//! - [`intensity`]: the table compiled in (213 countries, Our World in Data via `codecarbon`,
-//!   CC BY 4.0; see `DATA.md` beside this file) and the world average.
+//! - [`intensity`]: the table compiled in (213 countries from Our World in Data via
+//!   `codecarbon`, and Kosovo from Ember, all CC BY 4.0; see `DATA.md` beside this file) and
+//!   the world average.
 //! - [`find_country`]: alpha-2, alpha-3 or English name, in any case.
 //! - [`CountryLookup`]: `PGADGET_COUNTRY`, else a cached answer, else one IP-geolocation
-//!   request (at most once per process, off the measured path), else the world average. The
-//!   cache and the request come with the `geolocation` feature.
+//!   request (at most once per process, in the background: no row waits for it), else the
+//!   world average. The cache and the request come with the `geolocation` feature.
 //!
 //! A row whose country is unknown is charged at the world average and says so: ISO `WORLD`,
 //! Country `World average`. pgadget never guesses a country.
@@ -24,11 +25,13 @@ mod geolocate;
 #[doc = include_str!("DATA.md")]
 pub mod intensity;
 mod lookup;
+#[cfg(feature = "geolocation")]
+mod service;
 mod table;
 
 pub use country::{find_country, CountryError};
 #[cfg(feature = "geolocation")]
-pub use geolocate::LOOKUP_BOUND;
+pub use geolocate::{EXIT_WAIT, LOOKUP_BOUND};
 pub use intensity::{countries, provenance, world_average, CountryIntensity};
 pub use lookup::CountryLookup;
 
@@ -164,19 +167,21 @@ mod tests {
     #[test]
     fn offline_uses_a_fresh_cached_answer() {
         let dir = tempfile::tempdir().unwrap();
-        cache::save(
-            dir.path(),
-            &cache::CachedCountry {
-                country: "DE".into(),
-                saved: chrono::Utc::now(),
-                url: "http://127.0.0.1:9/json".into(),
-            },
-        )
-        .unwrap();
+        let service = "http://127.0.0.1:9/json";
+        cache::save(dir.path(), &cache::CachedCountry::new("DE", service)).unwrap();
         let env = EnvConfig {
             cache_dir: Some(dir.path().to_path_buf()),
+            geo_url: Some(service.into()),
             ..EnvConfig::default()
         };
         assert_eq!(CountryLookup::start(&env, Some(false)).location().iso, "DE");
+        // An answer of another service does not count (and offline, none is asked for).
+        let other = EnvConfig {
+            geo_url: Some("http://127.0.0.1:10/json".into()),
+            ..env
+        };
+        assert!(CountryLookup::start(&other, Some(false))
+            .location()
+            .is_world_average());
     }
 }

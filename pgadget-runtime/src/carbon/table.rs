@@ -2,7 +2,8 @@
 // Source: codecarbon/data/private_infra/global_energy_mix.json in codecarbon-3.3.2-py3-none-any.whl (PyPI),
 // Our World in Data's carbon intensity of electricity per country (CC BY 4.0);
 // ISO 3166 alpha-2 codes and English names from pycountry 26.2.16.
-// The world average is the generation-weighted mean (weights: total_TWh) of these rows.
+// The world average is the generation-weighted mean (weights: total_TWh) of these rows,
+// supplements (rows with a source of their own, see SUPPLEMENT in the script) excepted.
 
 use super::intensity::{CountryIntensity, IsoCountry};
 
@@ -12,16 +13,18 @@ pub(crate) const PYCOUNTRY_VERSION: &str = "26.2.16";
 pub(crate) const COUNTRY_SOURCE: &str = "Our World in Data (CC BY 4.0), via codecarbon 3.3.2";
 /// Where the world average comes from.
 pub(crate) const WORLD_SOURCE: &str = "generation-weighted mean of the per-country figures of Our World in Data (CC BY 4.0), via codecarbon 3.3.2";
+/// Where the figure for Kosovo comes from (not in the source above).
+pub(crate) const SOURCE_XK: &str = "Ember, yearly electricity data (CC BY 4.0), as published in the Green Web Foundation's co2.js (average-intensities.json)";
 
-/// Generation-weighted mean intensity of every row below, gCO2e/kWh.
+/// Generation-weighted mean intensity of the rows below from COUNTRY_SOURCE, gCO2e/kWh.
 pub(crate) const WORLD_INTENSITY: f64 = 480.617;
-/// The earliest and latest data year among the rows.
+/// The earliest and latest data year among the rows from COUNTRY_SOURCE.
 pub(crate) const WORLD_YEARS: (u16, u16) = (2009, 2023);
 /// The electricity generation the world average is weighted by, TWh.
 pub(crate) const WORLD_GENERATION_TWH: f64 = 29475.92;
 
 /// Every country with a figure, sorted by alpha-2.
-pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
+pub(crate) static COUNTRIES: [CountryIntensity; 214] = [
     CountryIntensity {
         alpha2: "AE",
         alpha3: "ARE",
@@ -29,6 +32,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 561.135,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AF",
@@ -37,6 +41,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Islamic Republic of Afghanistan"],
         intensity: 132.53,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AG",
@@ -45,6 +50,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 611.111,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AL",
@@ -53,6 +59,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Albania"],
         intensity: 24.286,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AM",
@@ -61,6 +68,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Armenia"],
         intensity: 264.538,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AO",
@@ -69,6 +77,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Angola"],
         intensity: 174.734,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AR",
@@ -77,6 +86,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Argentine Republic"],
         intensity: 354.103,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AS",
@@ -85,6 +95,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 611.111,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AT",
@@ -93,6 +104,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Austria"],
         intensity: 110.812,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AU",
@@ -101,6 +113,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 548.692,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AW",
@@ -109,6 +122,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 561.224,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "AZ",
@@ -117,6 +131,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Azerbaijan"],
         intensity: 671.389,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BA",
@@ -125,6 +140,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Bosnia and Herzegovina"],
         intensity: 600.0,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BB",
@@ -133,6 +149,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 605.505,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BD",
@@ -141,6 +158,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["People's Republic of Bangladesh"],
         intensity: 691.411,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BE",
@@ -149,6 +167,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Belgium"],
         intensity: 138.107,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BF",
@@ -157,6 +176,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 467.533,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BG",
@@ -165,6 +185,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Bulgaria"],
         intensity: 335.334,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BH",
@@ -173,6 +194,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Bahrain"],
         intensity: 904.615,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BI",
@@ -181,6 +203,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Burundi"],
         intensity: 250.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BJ",
@@ -189,6 +212,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Benin"],
         intensity: 584.071,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BM",
@@ -197,6 +221,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 650.794,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BN",
@@ -205,6 +230,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Brunei Darussalam"],
         intensity: 893.913,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BO",
@@ -216,6 +242,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 531.687,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BR",
@@ -224,6 +251,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Federative Republic of Brazil"],
         intensity: 98.348,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BS",
@@ -232,6 +260,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Commonwealth of the Bahamas"],
         intensity: 660.099,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BT",
@@ -240,6 +269,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Bhutan"],
         intensity: 23.333,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BW",
@@ -248,6 +278,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Botswana"],
         intensity: 847.909,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BY",
@@ -256,6 +287,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Belarus"],
         intensity: 441.74,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "BZ",
@@ -264,6 +296,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 225.806,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CA",
@@ -272,6 +305,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 170.043,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CD",
@@ -280,6 +314,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Congo, The Democratic Republic of the"],
         intensity: 24.457,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CF",
@@ -288,6 +323,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 0.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CG",
@@ -296,6 +332,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of the Congo"],
         intensity: 700.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CH",
@@ -304,6 +341,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Swiss Confederation"],
         intensity: 34.843,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CI",
@@ -316,6 +354,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 393.885,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CK",
@@ -324,6 +363,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 250.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CL",
@@ -332,6 +372,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Chile"],
         intensity: 291.113,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CM",
@@ -340,6 +381,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Cameroon"],
         intensity: 305.419,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CN",
@@ -348,6 +390,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["People's Republic of China"],
         intensity: 582.317,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CO",
@@ -356,6 +399,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Colombia"],
         intensity: 259.511,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CR",
@@ -364,6 +408,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Costa Rica"],
         intensity: 53.378,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CU",
@@ -372,6 +417,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Cuba"],
         intensity: 637.61,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CV",
@@ -380,6 +426,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Cabo Verde", "Republic of Cabo Verde"],
         intensity: 558.14,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CY",
@@ -388,6 +435,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Cyprus"],
         intensity: 534.323,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "CZ",
@@ -396,6 +444,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Czech Republic"],
         intensity: 449.724,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "DE",
@@ -404,6 +453,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Federal Republic of Germany"],
         intensity: 380.95,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "DJ",
@@ -412,6 +462,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Djibouti"],
         intensity: 692.308,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "DK",
@@ -420,6 +471,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Denmark"],
         intensity: 151.65,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "DM",
@@ -428,6 +480,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Commonwealth of Dominica"],
         intensity: 529.412,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "DO",
@@ -436,6 +489,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 580.78,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "DZ",
@@ -444,6 +498,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["People's Democratic Republic of Algeria"],
         intensity: 634.611,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "EC",
@@ -452,6 +507,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Ecuador"],
         intensity: 150.224,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "EE",
@@ -460,6 +516,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Estonia"],
         intensity: 416.667,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "EG",
@@ -468,6 +525,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Arab Republic of Egypt"],
         intensity: 570.306,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "EH",
@@ -476,6 +534,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 666.667,
         year: 2009,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ER",
@@ -484,6 +543,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["the State of Eritrea"],
         intensity: 631.579,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ES",
@@ -492,6 +552,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Spain"],
         intensity: 174.05,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ET",
@@ -500,6 +561,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Federal Democratic Republic of Ethiopia"],
         intensity: 24.643,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "FI",
@@ -508,6 +570,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Finland"],
         intensity: 79.158,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "FJ",
@@ -516,6 +579,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Fiji"],
         intensity: 288.462,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "FK",
@@ -524,6 +588,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Falkland Islands (Malvinas)"],
         intensity: 500.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "FO",
@@ -532,6 +597,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 404.762,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "FR",
@@ -540,6 +606,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["French Republic"],
         intensity: 56.039,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GA",
@@ -548,6 +615,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Gabonese Republic"],
         intensity: 491.597,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GB",
@@ -561,6 +629,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 237.589,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GD",
@@ -569,6 +638,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 640.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GE",
@@ -577,6 +647,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 167.594,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GF",
@@ -585,6 +656,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 217.822,
         year: 2021,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GH",
@@ -593,6 +665,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Ghana"],
         intensity: 484.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GI",
@@ -601,6 +674,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 600.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GL",
@@ -609,6 +683,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 178.571,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GM",
@@ -617,6 +692,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of the Gambia"],
         intensity: 666.667,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GN",
@@ -625,6 +701,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Guinea"],
         intensity: 236.842,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GP",
@@ -633,6 +710,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 500.0,
         year: 2021,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GQ",
@@ -641,6 +719,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Equatorial Guinea"],
         intensity: 591.837,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GR",
@@ -649,6 +728,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Hellenic Republic"],
         intensity: 336.574,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GT",
@@ -657,6 +737,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Guatemala"],
         intensity: 328.268,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GU",
@@ -665,6 +746,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 622.857,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GW",
@@ -673,6 +755,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Guinea-Bissau"],
         intensity: 625.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "GY",
@@ -681,6 +764,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Guyana"],
         intensity: 640.351,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "HK",
@@ -689,6 +773,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Hong Kong Special Administrative Region of China"],
         intensity: 699.499,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "HN",
@@ -697,6 +782,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Honduras"],
         intensity: 282.265,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "HR",
@@ -705,6 +791,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Croatia"],
         intensity: 204.962,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "HT",
@@ -713,6 +800,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Haiti"],
         intensity: 567.308,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "HU",
@@ -721,6 +809,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 204.19,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ID",
@@ -729,6 +818,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Indonesia"],
         intensity: 675.931,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IE",
@@ -737,6 +827,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 290.805,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IL",
@@ -745,6 +836,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["State of Israel"],
         intensity: 582.927,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IN",
@@ -753,6 +845,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of India"],
         intensity: 713.441,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IQ",
@@ -761,6 +854,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Iraq"],
         intensity: 688.814,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IR",
@@ -769,6 +863,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Iran, Islamic Republic of", "Islamic Republic of Iran"],
         intensity: 655.125,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IS",
@@ -777,6 +872,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Iceland"],
         intensity: 27.68,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "IT",
@@ -785,6 +881,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Italian Republic"],
         intensity: 330.718,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "JM",
@@ -793,6 +890,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 555.556,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "JO",
@@ -801,6 +899,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Hashemite Kingdom of Jordan"],
         intensity: 540.924,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "JP",
@@ -809,6 +908,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 485.392,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KE",
@@ -817,6 +917,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Kenya"],
         intensity: 70.492,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KG",
@@ -825,6 +926,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kyrgyz Republic"],
         intensity: 147.292,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KH",
@@ -833,6 +935,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Cambodia"],
         intensity: 417.707,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KI",
@@ -841,6 +944,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Kiribati"],
         intensity: 666.667,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KM",
@@ -849,6 +953,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Union of the Comoros"],
         intensity: 642.857,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KN",
@@ -857,6 +962,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 636.364,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KP",
@@ -868,6 +974,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 389.587,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KR",
@@ -876,6 +983,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Korea, Republic of"],
         intensity: 430.567,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KW",
@@ -884,6 +992,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["State of Kuwait"],
         intensity: 649.163,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KY",
@@ -892,6 +1001,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 642.857,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "KZ",
@@ -900,6 +1010,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Kazakhstan"],
         intensity: 821.391,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LA",
@@ -908,6 +1019,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Lao People's Democratic Republic"],
         intensity: 265.506,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LB",
@@ -916,6 +1028,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Lebanese Republic"],
         intensity: 599.005,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LC",
@@ -924,6 +1037,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 666.667,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LK",
@@ -932,6 +1046,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Democratic Socialist Republic of Sri Lanka"],
         intensity: 509.781,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LR",
@@ -940,6 +1055,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Liberia"],
         intensity: 227.848,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LS",
@@ -948,6 +1064,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Lesotho"],
         intensity: 20.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LT",
@@ -956,6 +1073,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Lithuania"],
         intensity: 160.072,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LU",
@@ -964,6 +1082,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Grand Duchy of Luxembourg"],
         intensity: 105.263,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LV",
@@ -972,6 +1091,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Latvia"],
         intensity: 123.2,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "LY",
@@ -980,6 +1100,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 818.692,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MA",
@@ -988,6 +1109,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Morocco"],
         intensity: 630.014,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MD",
@@ -996,6 +1118,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Moldova, Republic of", "Republic of Moldova"],
         intensity: 643.464,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ME",
@@ -1004,6 +1127,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 417.073,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MG",
@@ -1012,6 +1136,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Madagascar"],
         intensity: 436.441,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MK",
@@ -1020,6 +1145,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of North Macedonia"],
         intensity: 565.345,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ML",
@@ -1028,6 +1154,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Mali"],
         intensity: 408.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MM",
@@ -1036,6 +1163,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Myanmar"],
         intensity: 398.898,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MN",
@@ -1044,6 +1172,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 775.309,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MO",
@@ -1052,6 +1181,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Macao Special Administrative Region of China"],
         intensity: 448.98,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MQ",
@@ -1060,6 +1190,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 523.179,
         year: 2021,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MR",
@@ -1068,6 +1199,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Islamic Republic of Mauritania"],
         intensity: 464.706,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MS",
@@ -1076,6 +1208,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 1000.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MT",
@@ -1084,6 +1217,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Malta"],
         intensity: 459.144,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MU",
@@ -1092,6 +1226,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Mauritius"],
         intensity: 632.479,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MV",
@@ -1100,6 +1235,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Maldives"],
         intensity: 611.765,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MW",
@@ -1108,6 +1244,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Malawi"],
         intensity: 66.667,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MX",
@@ -1116,6 +1253,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["United Mexican States"],
         intensity: 507.245,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MY",
@@ -1124,6 +1262,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 605.831,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "MZ",
@@ -1132,6 +1271,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Mozambique"],
         intensity: 135.647,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NA",
@@ -1140,6 +1280,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Namibia"],
         intensity: 59.259,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NC",
@@ -1148,6 +1289,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 660.584,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NE",
@@ -1156,6 +1298,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of the Niger"],
         intensity: 670.886,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NG",
@@ -1164,6 +1307,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Federal Republic of Nigeria"],
         intensity: 523.247,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NI",
@@ -1172,6 +1316,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Nicaragua"],
         intensity: 265.116,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NL",
@@ -1180,6 +1325,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of the Netherlands"],
         intensity: 267.622,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NO",
@@ -1188,6 +1334,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Norway"],
         intensity: 30.08,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NP",
@@ -1196,6 +1343,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Federal Democratic Republic of Nepal"],
         intensity: 24.44,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NR",
@@ -1204,6 +1352,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Nauru"],
         intensity: 750.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "NZ",
@@ -1212,6 +1361,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 112.758,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "OM",
@@ -1220,6 +1370,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Sultanate of Oman"],
         intensity: 564.635,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PA",
@@ -1228,6 +1379,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Panama"],
         intensity: 161.677,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PE",
@@ -1236,6 +1388,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Peru"],
         intensity: 266.478,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PF",
@@ -1244,6 +1397,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 442.857,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PG",
@@ -1252,6 +1406,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Independent State of Papua New Guinea"],
         intensity: 507.246,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PH",
@@ -1260,6 +1415,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of the Philippines"],
         intensity: 610.688,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PK",
@@ -1268,6 +1424,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Islamic Republic of Pakistan"],
         intensity: 440.608,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PL",
@@ -1276,6 +1433,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Poland"],
         intensity: 661.926,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PM",
@@ -1284,6 +1442,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 600.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PR",
@@ -1292,6 +1451,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 678.738,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PS",
@@ -1300,6 +1460,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Palestine, State of", "the State of Palestine"],
         intensity: 516.129,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PT",
@@ -1308,6 +1469,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Portuguese Republic"],
         intensity: 165.553,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "PY",
@@ -1316,6 +1478,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Paraguay"],
         intensity: 23.755,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "QA",
@@ -1324,6 +1487,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["State of Qatar"],
         intensity: 602.5,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "RE",
@@ -1332,6 +1496,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Réunion"],
         intensity: 572.816,
         year: 2021,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "RO",
@@ -1340,6 +1505,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 240.583,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "RS",
@@ -1348,6 +1514,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Serbia"],
         intensity: 636.062,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "RU",
@@ -1356,6 +1523,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Russian Federation"],
         intensity: 441.039,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "RW",
@@ -1364,6 +1532,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Rwandese Republic"],
         intensity: 316.327,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SA",
@@ -1372,6 +1541,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Saudi Arabia"],
         intensity: 706.791,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SB",
@@ -1380,6 +1550,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 700.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SC",
@@ -1388,6 +1559,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Seychelles"],
         intensity: 564.516,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SD",
@@ -1396,6 +1568,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of the Sudan"],
         intensity: 263.158,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SE",
@@ -1404,6 +1577,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Sweden"],
         intensity: 40.695,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SG",
@@ -1412,6 +1586,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Singapore"],
         intensity: 470.783,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SH",
@@ -1420,6 +1595,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Saint Helena, Ascension and Tristan da Cunha"],
         intensity: 1000.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SI",
@@ -1428,6 +1604,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Slovenia"],
         intensity: 231.275,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SK",
@@ -1436,6 +1613,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Slovak Republic"],
         intensity: 116.774,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SL",
@@ -1444,6 +1622,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Sierra Leone"],
         intensity: 50.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SN",
@@ -1452,6 +1631,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Senegal"],
         intensity: 511.598,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SO",
@@ -1460,6 +1640,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Federal Republic of Somalia"],
         intensity: 578.947,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SR",
@@ -1468,6 +1649,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Suriname"],
         intensity: 349.282,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SS",
@@ -1476,6 +1658,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of South Sudan"],
         intensity: 629.032,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ST",
@@ -1484,6 +1667,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Democratic Republic of Sao Tome and Principe"],
         intensity: 642.857,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SV",
@@ -1492,6 +1676,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of El Salvador"],
         intensity: 271.468,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SY",
@@ -1500,6 +1685,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Syrian Arab Republic"],
         intensity: 701.661,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "SZ",
@@ -1508,6 +1694,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Eswatini"],
         intensity: 172.414,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TC",
@@ -1516,6 +1703,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 653.846,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TD",
@@ -1524,6 +1712,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Chad"],
         intensity: 628.571,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TG",
@@ -1532,6 +1721,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Togolese Republic"],
         intensity: 443.182,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TH",
@@ -1540,6 +1730,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Thailand"],
         intensity: 549.583,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TJ",
@@ -1548,6 +1739,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Tajikistan"],
         intensity: 116.858,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TL",
@@ -1556,6 +1748,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Timor-Leste", "Democratic Republic of Timor-Leste"],
         intensity: 666.667,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TM",
@@ -1564,6 +1757,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 1306.025,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TN",
@@ -1572,6 +1766,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Tunisia"],
         intensity: 563.956,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TO",
@@ -1580,6 +1775,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Kingdom of Tonga"],
         intensity: 625.0,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TR",
@@ -1593,6 +1789,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 464.586,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TT",
@@ -1601,6 +1798,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Trinidad and Tobago"],
         intensity: 681.529,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TW",
@@ -1609,6 +1807,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Taiwan, Province of China"],
         intensity: 642.378,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "TZ",
@@ -1620,6 +1819,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 339.246,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "UA",
@@ -1628,6 +1828,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 259.693,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "UG",
@@ -1636,6 +1837,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Uganda"],
         intensity: 44.527,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "US",
@@ -1644,6 +1846,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["United States of America", "America"],
         intensity: 369.473,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "UY",
@@ -1652,6 +1855,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Eastern Republic of Uruguay"],
         intensity: 128.788,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "UZ",
@@ -1660,6 +1864,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Uzbekistan"],
         intensity: 1167.603,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "VC",
@@ -1668,6 +1873,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &[],
         intensity: 529.412,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "VE",
@@ -1679,6 +1885,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 185.802,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "VG",
@@ -1687,6 +1894,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Virgin Islands, British"],
         intensity: 647.059,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "VI",
@@ -1698,6 +1906,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         ],
         intensity: 632.353,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "VN",
@@ -1706,6 +1915,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Socialist Republic of Viet Nam"],
         intensity: 475.449,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "VU",
@@ -1714,6 +1924,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Vanuatu"],
         intensity: 571.429,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "WS",
@@ -1722,6 +1933,16 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Independent State of Samoa"],
         intensity: 473.684,
         year: 2022,
+        source: COUNTRY_SOURCE,
+    },
+    CountryIntensity {
+        alpha2: "XK",
+        alpha3: "XKX",
+        name: "Kosovo",
+        aliases: &["Republic of Kosovo"],
+        intensity: 894.65,
+        year: 2023,
+        source: SOURCE_XK,
     },
     CountryIntensity {
         alpha2: "YE",
@@ -1730,6 +1951,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Yemen"],
         intensity: 566.102,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ZA",
@@ -1738,6 +1960,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of South Africa"],
         intensity: 707.686,
         year: 2023,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ZM",
@@ -1746,6 +1969,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Zambia"],
         intensity: 111.967,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
     CountryIntensity {
         alpha2: "ZW",
@@ -1754,6 +1978,7 @@ pub(crate) static COUNTRIES: [CountryIntensity; 213] = [
         aliases: &["Republic of Zimbabwe"],
         intensity: 297.872,
         year: 2022,
+        source: COUNTRY_SOURCE,
     },
 ];
 

@@ -81,8 +81,9 @@ impl Reading {
 pub enum Begun {
     /// A counter source: the reading at the start.
     Reading(Reading),
-    /// A source that runs something for the window's length (PowerLog): its own state.
-    Session(Box<dyn Any + Send>),
+    /// A source that runs something for the window's length (PowerLog): its own state. `Sync`
+    /// because a measured future holds it, and must stay `Sync` when the unmeasured one is.
+    Session(Box<dyn Any + Send + Sync>),
 }
 
 /// Why a source cannot measure, and what the user can do about it.

@@ -1,15 +1,34 @@
-//! Appending rows to the log so that threads and processes never tear or interleave them.
+//! Appending rows to the log so that threads and processes never tear or interleave them, and
+//! the caller never waits long for anyone else.
 //!
 //! Each row is one `write` on a file opened with `O_APPEND`, made under an exclusive lock on
-//! the file (`File::lock`, `flock` on Unix) and, within a process, under a mutex (`flock` locks
-//! belong to the open file, which the threads of a process share).
+//! the file (`File::try_lock`, `flock` on Unix) and, within a process, under a mutex (`flock`
+//! locks belong to the open file, which the threads of a process share). Any process that can
+//! read the log can lock it, so a measured call waits for the lock at most [`LOCK_WAIT`]; a row
+//! that could not be written then (or at all: a full disk) waits in memory, in order, and is
+//! written later by a background thread or at exit (see `backlog`).
 
+use super::backlog::{self, Backlog, Row};
 use super::record::{header_line, Record};
-use std::fs::{File, OpenOptions};
+use crate::files;
+use chrono::FixedOffset;
+use std::fs::{File, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The longest a measured call waits for another process to release the log's lock.
+///
+/// pgadget's own writers hold the lock for one `write` (microseconds; a torn-row repair reads
+/// the file once, milliseconds), so 20 ms is a thousand times what contention between pgadget
+/// processes needs, yet short next to anything worth measuring for energy and below what a
+/// person notices. Beyond it the row waits in memory and the call returns.
+pub const LOCK_WAIT: Duration = Duration::from_millis(20);
+
+/// The longest the exit flush waits, in all, for locks held by other processes before the rows
+/// still waiting are reported lost.
+pub const EXIT_WAIT: Duration = Duration::from_secs(1);
 
 /// Why a row could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +38,28 @@ pub struct AppendError {
     pub path: PathBuf,
     /// What the file system said.
     pub source: io::Error,
+}
+
+/// Why rows could not be written just now.
+pub(super) enum Failure {
+    /// Another process held the lock until the deadline.
+    Busy,
+    Io(io::Error),
+}
+
+impl Failure {
+    fn into_io(self) -> io::Error {
+        match self {
+            Failure::Busy => io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "another process holds its lock (pgadget waited {} ms for it)",
+                    LOCK_WAIT.as_millis()
+                ),
+            ),
+            Failure::Io(e) => e,
+        }
+    }
 }
 
 struct OpenLog {
@@ -61,60 +102,141 @@ fn file_id(meta: &std::fs::Metadata) -> FileId {
 
 /// Appends rows to one log file, keeping it open between rows.
 pub struct LogWriter {
-    path: PathBuf,
-    open: Mutex<Option<OpenLog>>,
-    reported: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+/// What the writer's handles and its background thread share.
+pub(super) struct Shared {
+    pub(super) path: PathBuf,
+    state: Mutex<State>,
+}
+
+pub(super) struct State {
+    open: Option<OpenLog>,
+    pub(super) backlog: Backlog,
+    pub(super) writer_running: bool,
 }
 
 impl std::fmt::Debug for LogWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LogWriter")
-            .field("path", &self.path)
+            .field("path", &self.shared.path)
             .finish()
     }
 }
 
 impl LogWriter {
+    /// A writer for the log at `path`; nothing is opened before the first row.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         LogWriter {
-            path: path.into(),
-            open: Mutex::new(None),
-            reported: AtomicBool::new(false),
+            shared: Arc::new(Shared {
+                path: path.into(),
+                state: Mutex::new(State {
+                    open: None,
+                    backlog: Backlog::default(),
+                    writer_running: false,
+                }),
+            }),
         }
     }
 
+    /// The log's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
-    /// Appends `record`, or tells the user once on stderr why it could not. Never panics.
+    /// Appends `record` now if the log can be written within [`LOCK_WAIT`], else keeps it to
+    /// be written later, in order, by this process. Never panics, never waits longer.
+    ///
+    /// The user is told on stderr (once per delay) when writing fails, and again when it
+    /// works again (how many rows were delayed, and lost if more than
+    /// [`MAX_DELAYED_ROWS`](crate::log::MAX_DELAYED_ROWS) had to wait), or at exit.
     pub fn append_or_report(&self, record: &Record) {
-        if let Err(e) = self.append(record) {
-            if !self.reported.swap(true, Ordering::Relaxed) {
-                eprintln!(
-                    "pgadget: {e}. The measured function ran normally, but its row (and any \
-                     later row for this log) is lost. Point PGADGET_LOG (or PowerMeter::log_path) \
-                     at a file in a writable directory with free space."
-                );
+        let bytes = match record.to_csv_line() {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                crate::report_once(&format!("{}", self.shared.err(io::Error::other(e))));
+                return;
+            }
+        };
+        let shared = &self.shared;
+        // A poisoned mutex only means another thread panicked while appending; the file state
+        // is re-checked under the lock, so carrying on is safe.
+        let mut guard = shared.lock_state();
+        let state = &mut *guard;
+        let row = Row {
+            bytes,
+            datetime: record.datetime,
+        };
+        if state.backlog.is_empty() {
+            let deadline = Instant::now() + LOCK_WAIT;
+            match shared.write_now(
+                &mut state.open,
+                &row.bytes,
+                *row.datetime.offset(),
+                deadline,
+            ) {
+                Ok(()) => return,
+                Err(failure) => {
+                    state.backlog.delay(row);
+                    backlog::tell(state.backlog.failed(&shared.path, failure));
+                }
+            }
+        } else {
+            // Later rows queue behind the earlier ones, so the order is kept.
+            state.backlog.delay(row);
+            if state.backlog.waits_for_lock_only() {
+                // Take the lock in passing if it is free now; never wait for it.
+                match shared.drain(state, Instant::now()) {
+                    Ok(()) => return backlog::tell(state.backlog.resumed(&shared.path)),
+                    Err(failure) => backlog::tell(state.backlog.failed(&shared.path, failure)),
+                }
             }
         }
+        backlog::ensure_writer(shared, &mut state.writer_running);
     }
 
-    /// Appends `record` as one write under the file lock.
+    /// Appends `record` now, after any delayed rows, waiting at most [`LOCK_WAIT`] for the
+    /// lock. On error the row is not kept: this is for callers that handle failures
+    /// themselves; measured calls use [`append_or_report`](Self::append_or_report).
     pub fn append(&self, record: &Record) -> Result<(), AppendError> {
-        let line = record
+        let bytes = record
             .to_csv_line()
-            .map_err(|e| self.err(io::Error::other(e)))?;
-        // A poisoned mutex only means another thread panicked while appending; the file state
-        // is re-checked below, so carrying on is safe.
-        let mut guard = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        self.append_locked(&mut guard, &line).map_err(|e| {
-            // Start afresh next time: the file may have been replaced or fixed meanwhile.
-            *guard = None;
-            self.err(e)
-        })
+            .map_err(|e| self.shared.err(io::Error::other(e)))?;
+        let shared = &self.shared;
+        let mut guard = shared.lock_state();
+        let state = &mut *guard;
+        let deadline = Instant::now() + LOCK_WAIT;
+        shared
+            .drain(state, deadline)
+            .and_then(|()| {
+                backlog::tell(state.backlog.resumed(&shared.path));
+                shared.write_now(&mut state.open, &bytes, *record.datetime.offset(), deadline)
+            })
+            .map_err(|failure| shared.err(failure.into_io()))
     }
+}
 
+/// Takes the file lock, retrying with growing pauses until `deadline`. The first attempt is
+/// the only system call when the lock is free, as a blocking `lock` would be.
+fn lock_until(file: &File, deadline: Instant) -> Result<(), Failure> {
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => return Err(Failure::Io(e)),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Failure::Busy);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+impl Shared {
     fn err(&self, source: io::Error) -> AppendError {
         AppendError {
             path: self.path.clone(),
@@ -122,68 +244,120 @@ impl LogWriter {
         }
     }
 
-    fn append_locked(&self, slot: &mut Option<OpenLog>, line: &[u8]) -> io::Result<()> {
+    pub(super) fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state, unless another thread keeps it past `deadline`.
+    pub(super) fn lock_state_until(&self, deadline: Instant) -> Option<MutexGuard<'_, State>> {
+        loop {
+            match self.state.try_lock() {
+                Ok(guard) => return Some(guard),
+                Err(std::sync::TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1))
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return None,
+            }
+        }
+    }
+
+    /// Writes the delayed rows, oldest first, taking the lock until `deadline`. Rows written
+    /// before a failure stay written.
+    pub(super) fn drain(&self, state: &mut State, deadline: Instant) -> Result<(), Failure> {
+        while let Some((bytes, n, offset)) = state.backlog.next_chunk() {
+            self.write_now(&mut state.open, &bytes, offset, deadline)?;
+            state.backlog.written(n);
+        }
+        Ok(())
+    }
+
+    /// Writes `rows` (whole rows, each ending in a newline) as one write under the lock,
+    /// opening the log if needed. `offset` is the rows' UTC offset, for the name of a log
+    /// moved aside.
+    fn write_now(
+        &self,
+        slot: &mut Option<OpenLog>,
+        rows: &[u8],
+        offset: FixedOffset,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
         // Another process may move the log aside between our open and our lock: retry on the
         // new file a few times.
         for _ in 0..8 {
             let log = match slot {
                 Some(log) => log,
-                None => slot.insert(self.open_log()?),
+                None => slot.insert(self.open_log().map_err(Failure::Io)?),
             };
-            log.file.lock()?;
-            let result = self.write_row(log, line);
-            let unlock = log.file.unlock();
+            if let Err(failure) = lock_until(&log.file, deadline) {
+                if matches!(failure, Failure::Io(_)) {
+                    *slot = None;
+                }
+                return Err(failure);
+            }
+            let result = self.write_row(log, rows, offset);
+            if log.file.unlock().is_err() {
+                // Closing the file releases the lock.
+                *slot = None;
+            }
             match result {
-                Ok(true) => return unlock,
+                Ok(true) => return Ok(()),
                 Ok(false) => *slot = None,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Start afresh next time: the file may have been replaced or fixed.
+                    *slot = None;
+                    return Err(Failure::Io(e));
+                }
             }
         }
-        Err(io::Error::other(
+        Err(Failure::Io(io::Error::other(
             "the log file kept being replaced while pgadget tried to append to it",
-        ))
+        )))
     }
 
     fn open_log(&self) -> io::Result<OpenLog> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
+            files::create_private_dir_all(dir).map_err(|e| explain_dir_error(dir, e))?;
         }
-        let mut options = OpenOptions::new();
-        options.read(true).append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // The log holds a user name and a country: owner-only.
-            options.mode(0o600);
+        let opened = files::open_regular_append(&self.path)?;
+        if let Some(mode) = files::open_to_others(&opened.meta) {
+            crate::report_once(&open_to_others_message(&self.path, mode));
         }
-        let file = options.open(&self.path)?;
-        let id = file_id(&file.metadata()?);
         Ok(OpenLog {
-            file,
-            id,
+            file: opened.file,
+            id: file_id(&opened.meta),
             header_checked: false,
             end: None,
         })
     }
 
-    /// Writes the row (and the header if the file is new). Returns `Ok(false)` when the path no
-    /// longer names the file we hold, so the caller reopens.
-    fn write_row(&self, log: &mut OpenLog, line: &[u8]) -> io::Result<bool> {
+    /// Writes the rows (and the header if the file is new). Returns `Ok(false)` when the path
+    /// no longer names the file we hold, so the caller reopens.
+    fn write_row(&self, log: &mut OpenLog, rows: &[u8], offset: FixedOffset) -> io::Result<bool> {
         // The path's metadata names the file (moved aside or replaced since we opened it?)
         // and, when it is ours, gives its length: the same inode, and no pgadget writer can
-        // change it while we hold the lock.
-        let len = match std::fs::metadata(&self.path) {
+        // change it while we hold the lock. `lstat`, so a link put in its place is seen as
+        // another file (and then refused when reopened).
+        let len = match std::fs::symlink_metadata(&self.path) {
             Ok(meta) if file_id(&meta) == log.id => meta.len(),
             Ok(_) => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),
         };
-        let mut buf = Vec::with_capacity(line.len() + 512);
+        let mut prefix = Vec::new();
         if len == 0 {
-            buf.extend_from_slice(&header_line());
+            prefix.extend_from_slice(&header_line());
         } else {
             if !log.header_checked && !has_our_header(&log.file)? {
-                let aside = self.move_aside()?;
+                let aside = self.move_aside(offset).map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "it is not a pgadget log of this version (its header differs), and \
+                             it could not be moved aside to start a new one: {e}"
+                        ),
+                    )
+                })?;
                 eprintln!(
                     "pgadget: {} is not a pgadget log of this version (its header differs); \
                      it was moved to {} untouched and a new log was started.",
@@ -201,27 +375,42 @@ impl LogWriter {
                 // file ends inside a cell exactly when it holds an odd number of quotes. This
                 // reads the whole file, but only once per torn row.
                 if count_quotes(&log.file, len)? % 2 == 1 {
-                    buf.push(b'"');
+                    prefix.push(b'"');
                 }
-                buf.push(b'\n');
+                prefix.push(b'\n');
             }
         }
         log.header_checked = true;
-        buf.extend_from_slice(line);
-        // One write on an O_APPEND file: the kernel places it at the end as a whole.
         log.end = None;
-        if let Err(e) = (&log.file).write_all(&buf) {
-            // A full disk can take part of the row: cut it off again (we still hold the lock)
-            // so that no torn row is left behind for the next writer or reader.
-            let _ = log.file.set_len(len);
-            return Err(e);
+        // One write on an O_APPEND file: the kernel places it at the end as a whole.
+        let written = if prefix.is_empty() {
+            (&log.file).write_all(rows).map(|()| rows.len())
+        } else {
+            prefix.extend_from_slice(rows);
+            (&log.file).write_all(&prefix).map(|()| prefix.len())
+        };
+        match written {
+            Ok(n) => {
+                log.end = Some(len + n as u64);
+                Ok(true)
+            }
+            Err(e) => {
+                // A full disk can take part of the rows: cut it off again (we still hold the
+                // lock) so that no torn row is left behind for the next writer or reader.
+                let _ = log.file.set_len(len);
+                Err(e)
+            }
         }
-        log.end = Some(len + buf.len() as u64);
-        Ok(true)
     }
 
-    fn move_aside(&self) -> io::Result<PathBuf> {
-        let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    /// Renames the log to `<stem>.foreign-<local time>[-n].<ext>`, next to it, never over an
+    /// existing name (nor through a link planted there).
+    fn move_aside(&self, offset: FixedOffset) -> io::Result<PathBuf> {
+        // Local time from the rows' own offset: this may run at exit, when chrono::Local's
+        // thread-local cache is gone.
+        let stamp = chrono::Utc::now()
+            .with_timezone(&offset)
+            .format("%Y%m%dT%H%M%S");
         let stem = self
             .path
             .file_stem()
@@ -232,8 +421,7 @@ impl LogWriter {
             .extension()
             .map(|e| format!(".{}", e.to_string_lossy()))
             .unwrap_or_default();
-        let mut n = 0;
-        loop {
+        for n in 0..1000 {
             let suffix = if n == 0 {
                 String::new()
             } else {
@@ -242,12 +430,68 @@ impl LogWriter {
             let aside = self
                 .path
                 .with_file_name(format!("{stem}.foreign-{stamp}{suffix}{ext}"));
-            if !aside.exists() {
-                std::fs::rename(&self.path, &aside)?;
-                return Ok(aside);
+            match files::rename_no_replace(&self.path, &aside) {
+                Ok(()) => return Ok(aside),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
             }
-            n += 1;
         }
+        Err(io::Error::other(
+            "a thousand names for it were taken already",
+        ))
+    }
+}
+
+/// Names the part of `dir` that is in the way when it cannot be created: "File exists" or
+/// "Not a directory" alone say neither which part nor why.
+fn explain_dir_error(dir: &Path, error: io::Error) -> io::Error {
+    if !matches!(
+        error.kind(),
+        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
+    ) {
+        return error;
+    }
+    let blocker = dir
+        .ancestors()
+        .find(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir()));
+    let message = match blocker {
+        Some(b) if b == dir => format!("{} exists and is not a directory", dir.display()),
+        Some(b) => format!(
+            "{} is not a directory, so the directory {} cannot be created",
+            b.display(),
+            dir.display()
+        ),
+        None => return error,
+    };
+    io::Error::new(io::ErrorKind::NotADirectory, message)
+}
+
+/// The notice for a log that others may read or write (its mode is `mode`).
+fn open_to_others_message(path: &Path, mode: u32) -> String {
+    let read = mode & 0o044 != 0;
+    let write = mode & 0o022 != 0;
+    let can = match (read, write) {
+        (true, true) => "read and written",
+        (false, true) => "written",
+        _ => "read",
+    };
+    format!(
+        "the power log {path} can be {can} by other users (mode {mode:04o}), and it holds user \
+         and host names and what ran. pgadget leaves its mode as it is; to make it yours alone, \
+         run `chmod 600 {quoted}`.",
+        path = path.display(),
+        quoted = shell_quoted(path),
+    )
+}
+
+/// `path` as one word for a POSIX shell, for a command the user copies.
+fn shell_quoted(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
 
@@ -308,6 +552,7 @@ fn last_byte(file: &File, len: u64) -> io::Result<u8> {
 mod tests {
     use super::*;
     use crate::log::record::sample;
+    use std::fs::OpenOptions;
 
     fn contents(path: &Path) -> String {
         std::fs::read_to_string(path).unwrap()
@@ -363,5 +608,42 @@ mod tests {
             .collect();
         assert_eq!(aside.len(), 1);
         assert_eq!(contents(&aside[0].path()), foreign);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn moving_aside_never_replaces_or_follows_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.csv");
+        std::fs::write(&path, "Datetime,Something else\n").unwrap();
+        let precious = dir.path().join("precious");
+        std::fs::write(&precious, "precious\n").unwrap();
+        // Links at every name the move could take in the next seconds.
+        let now = chrono::Utc::now().with_timezone(sample().datetime.offset());
+        let planted: Vec<PathBuf> = (0..5)
+            .map(|s| {
+                let stamp = (now + chrono::Duration::seconds(s)).format("%Y%m%dT%H%M%S");
+                let link = dir.path().join(format!("log.foreign-{stamp}.csv"));
+                std::os::unix::fs::symlink(&precious, &link).unwrap();
+                link
+            })
+            .collect();
+
+        LogWriter::new(&path).append(&sample()).unwrap();
+
+        assert_eq!(contents(&precious), "precious\n");
+        for link in &planted {
+            let meta = std::fs::symlink_metadata(link).unwrap();
+            assert!(meta.file_type().is_symlink(), "{}", link.display());
+        }
+        let moved: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with("-1.csv"))
+            .collect();
+        assert_eq!(moved.len(), 1, "{moved:?}");
+        assert_eq!(contents(&moved[0]), "Datetime,Something else\n");
+        let header = String::from_utf8(header_line()).unwrap();
+        assert!(contents(&path).starts_with(&header));
     }
 }

@@ -1,12 +1,14 @@
 //! The CSV log: the row, appending it safely, reading it back (whole, or one row at a time).
 
 pub mod append;
+mod backlog;
 pub mod read;
 pub mod record;
 pub mod row_id;
 pub mod stream;
 
-pub use append::{AppendError, LogWriter};
+pub use append::{AppendError, LogWriter, EXIT_WAIT, LOCK_WAIT};
+pub use backlog::{LONG_LOCK, MAX_DELAYED_ROWS};
 pub use read::{get_logged_data, read_log, LogContents, ReadError};
 pub use record::{Record, HEADER};
 

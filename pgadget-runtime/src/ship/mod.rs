@@ -159,25 +159,20 @@ impl Shipping {
     }
 }
 
+/// How long, at most, the process's normal exit waits for the last rows to be shipped and the
+/// last push of the totals, in all.
+pub const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Makes the process's normal exit ship what is waiting and push the totals once more, all
-/// within [`crate::at_exit::EXIT_WAIT`].
+/// within [`EXIT_WAIT`] (see `crate::exit`).
 #[cfg(any(feature = "postgres", feature = "prometheus"))]
 fn register_exit_hook() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if !crate::at_exit::at_exit(at_exit) {
-            report_once(
-                "this system gives pgadget no hook at exit: rows still waiting for PostgreSQL \
-                 are not shipped then (`pgadget push` uploads them from the CSV log), and the \
-                 totals are not pushed a last time.",
-            );
-        }
-    });
+    crate::exit::at_exit(at_exit);
 }
 
 #[cfg(any(feature = "postgres", feature = "prometheus"))]
 fn at_exit() {
-    let deadline = std::time::Instant::now() + crate::at_exit::EXIT_WAIT;
+    let deadline = std::time::Instant::now() + EXIT_WAIT;
     // Both start at once, then both are waited for, within one bound.
     #[cfg(feature = "postgres")]
     shipper::request_exits();

@@ -13,7 +13,7 @@
 //! to upload them.
 
 use super::postgres::{Database, DbError, FailureKind, Target, BATCH_ROWS};
-use crate::at_exit::EXIT_WAIT;
+use super::EXIT_WAIT;
 use crate::log::stream::for_each_record;
 use crate::log::Record;
 use std::collections::VecDeque;

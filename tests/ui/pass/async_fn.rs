@@ -1,44 +1,31 @@
-// `async fn`: the window is the future's run; `return` and `?` complete normally, a future
-// dropped half-way is `cancelled`, and the future stays `Send` when the body is.
+//! `async fn`: the window is the future's run; `return` and `?` complete normally, a future
+//! dropped half-way is `cancelled`, and the future stays `Send` when the body is.
 #![deny(warnings)]
-use futures::executor::block_on;
 use pgadget::measure_power;
 use std::future::Future;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
+#[path = "../support/block_on.rs"]
+mod executor;
 #[path = "../support/log.rs"]
 mod log;
 
-/// Pending on its first poll, ready on the second.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
+use executor::{block_on, yield_once};
 
 #[measure_power(package = "demo", algorithm = "fetch", data_shape = ids.len())]
-async fn fetch(ids: Vec<u32>) -> Result<u32, String> {
-    YieldOnce(false).await;
+async fn fetch(ids: Vec<u32>) -> Result<usize, String> {
+    yield_once().await;
     if ids.is_empty() {
         return Err("no ids".to_string());
     }
     let first = ids.first().copied().ok_or("unreachable")?;
-    Ok(first + ids.len() as u32)
+    Ok(first as usize + ids.len())
 }
 
 #[measure_power(package = "demo", algorithm = "parse")]
 async fn parse(text: &str) -> Result<i32, std::num::ParseIntError> {
-    YieldOnce(false).await;
+    yield_once().await;
     let n: i32 = text.parse()?;
     Ok(n)
 }
@@ -50,15 +37,17 @@ async fn unit(n: u32) {
     if n == 0 {
         return;
     }
-    YieldOnce(false).await;
-    SEEN.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+    yield_once().await;
+    let _ = SEEN.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// # Safety
 /// `ptr` must point to a readable `u32`.
+// A raw pointer is neither `Send` nor `Sync`, measured or not.
+#[allow(clippy::future_not_send)]
 #[measure_power(package = "demo", algorithm = "read")]
 async unsafe fn read(ptr: *const u32) -> u32 {
-    YieldOnce(false).await;
+    yield_once().await;
     // SAFETY: the caller promises `ptr` is readable.
     unsafe { ptr.read() }
 }
@@ -70,28 +59,30 @@ struct Store {
 impl Store {
     #[measure_power(package = "demo", algorithm = "get", data_shape = self.items.len())]
     async fn get(&self, i: usize) -> Option<&str> {
-        YieldOnce(false).await;
+        yield_once().await;
         self.items.get(i).map(String::as_str)
     }
 
     #[measure_power(package = "demo", algorithm = "last_mut")]
     async fn last_mut(&mut self) -> &mut String {
-        YieldOnce(false).await;
+        yield_once().await;
         self.items.last_mut().expect("the store is not empty")
     }
 
     #[measure_power(package = "demo", algorithm = "into_len")]
     async fn into_len(self) -> usize {
+        yield_once().await;
         self.items.len()
     }
 
     #[measure_power(package = "demo", algorithm = "describe")]
     async fn describe(&self) -> impl std::fmt::Display {
-        format!("{} items", self.items.len())
+        yield_once().await;
+        self.items.len()
     }
 }
 
-fn assert_send<T: Send>(t: T) -> T {
+const fn assert_send<T: Send>(t: T) -> T {
     t
 }
 
@@ -107,7 +98,7 @@ fn main() {
     assert_eq!(block_on(assert_send(store.get(1))), Some("b"));
     block_on(store.last_mut()).push('!');
     assert_eq!(store.items[1], "b!");
-    assert_eq!(block_on(store.describe()).to_string(), "2 items");
+    assert_eq!(block_on(store.describe()).to_string(), "2");
     assert_eq!(block_on(assert_send(store.into_len())), 2);
 
     block_on(unit(0));
@@ -115,7 +106,7 @@ fn main() {
     assert_eq!(SEEN.load(std::sync::atomic::Ordering::SeqCst), 3);
     let value = 9u32;
     // SAFETY: `value` is a live u32 for the whole call.
-    assert_eq!(block_on(unsafe { read(&value) }), 9);
+    assert_eq!(block_on(unsafe { read(std::ptr::from_ref(&value)) }), 9);
 
     // Polled once (the window opens), then dropped before it finishes.
     {

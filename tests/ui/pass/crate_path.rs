@@ -1,4 +1,4 @@
-// `crate = path` finds pgadget when it is re-exported under another name.
+//! `crate = path` finds pgadget when it is re-exported under another name.
 #![deny(warnings)]
 mod reexport {
     pub use pgadget as energy;

@@ -1,4 +1,4 @@
-// `?` and early `return` end the measurement like the end of the body does.
+//! `?` and early `return` end the measurement like the end of the body does.
 #![deny(warnings)]
 use pgadget::measure_power;
 use std::num::ParseIntError;

@@ -1,4 +1,4 @@
-// A free function with every key; expressions are formatted with Display, else Debug.
+//! A free function with every key; expressions are formatted with Display, else Debug.
 #![deny(warnings)]
 use pgadget::measure_power;
 
@@ -11,7 +11,7 @@ struct Matrix {
 }
 
 impl Matrix {
-    fn shape(&self) -> [usize; 2] {
+    const fn shape(&self) -> [usize; 2] {
         [self.rows, self.cols]
     }
 }

@@ -1,4 +1,4 @@
-// Generic functions with lifetimes, `where` clauses, const generics and `impl Trait`.
+//! Generic functions with lifetimes, `where` clauses, const generics and `impl Trait`.
 #![deny(warnings)]
 use pgadget::measure_power;
 use std::fmt::Debug;

@@ -1,4 +1,4 @@
-// An expression field is evaluated exactly once per call, before the body runs.
+//! An expression field is evaluated exactly once per call, before the body runs.
 #![deny(warnings)]
 use pgadget::measure_power;
 use std::cell::Cell;

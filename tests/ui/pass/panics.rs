@@ -1,4 +1,4 @@
-// A panic still writes its row (Status `panicked`) and keeps unwinding.
+//! A panic still writes its row (Status `panicked`) and keeps unwinding.
 #![deny(warnings)]
 use pgadget::measure_power;
 
@@ -7,9 +7,7 @@ mod log;
 
 #[measure_power(package = "demo", algorithm = "divide")]
 fn divide(a: i32, b: i32) -> i32 {
-    if b == 0 {
-        panic!("division by zero");
-    }
+    assert!(b != 0, "division by zero");
     a / b
 }
 

@@ -1,4 +1,4 @@
-// Signature, doc comments, other attributes, visibility and inner attributes stay as written.
+//! Signature, doc comments, other attributes, visibility and inner attributes stay as written.
 //! A crate whose measured functions must keep their documentation and attributes.
 #![deny(warnings, missing_docs, unused_mut)]
 use pgadget::measure_power;
@@ -10,7 +10,7 @@ mod log;
 pub mod api {
     use pgadget::measure_power;
 
-    /// Documented, inlined, must_use and visible to the crate only.
+    /// Documented, inlined, `must_use` and visible to the crate only.
     #[inline]
     #[measure_power(package = "demo", algorithm = "documented")]
     #[must_use = "the sum is the point"]
@@ -59,7 +59,7 @@ fn main() {
 
 /// Not measured: the attribute is on the function above only.
 #[allow(dead_code)]
-fn unmeasured() {}
+const fn unmeasured() {}
 
 #[allow(dead_code)]
 #[measure_power(package = "demo", algorithm = "unused")]

@@ -1,4 +1,4 @@
-// Functions inside `impl Trait for Type` blocks, and a trait's default method.
+//! Functions inside `impl Trait for Type` blocks, and a trait's default method.
 #![deny(warnings)]
 use pgadget::measure_power;
 use std::fmt;

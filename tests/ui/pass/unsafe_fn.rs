@@ -1,4 +1,4 @@
-// `unsafe fn` stays unsafe, and its body keeps its unsafe context.
+//! `unsafe fn` stays unsafe, and its body keeps its unsafe context.
 #![deny(warnings, unsafe_op_in_unsafe_fn)]
 use pgadget::measure_power;
 
@@ -23,7 +23,7 @@ fn main() {
     let value = 7u32;
     let f: unsafe fn(*const u32) -> u32 = read;
     // SAFETY: `value` is a live u32.
-    assert_eq!(unsafe { f(&value) }, 7);
+    assert_eq!(unsafe { f(std::ptr::from_ref(&value)) }, 7);
     let g: extern "C" fn(i32) -> i32 = twice;
     assert_eq!(g(4), 8);
     assert_eq!(log::functions(&path), ["read", "twice"]);
