@@ -61,7 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  Parameters          {}", row.algorithm_params);
     println!(
         "  Elapsed             {:.3} s wall, {:.3} s CPU",
-        row.elapsed_secs, row.process_cpu_secs
+        row.elapsed_secs,
+        row.process_cpu_secs.unwrap_or_default()
     );
     println!("  Energy source       {}", row.energy_source);
     let mwh = |v: Option<f64>| v.map_or("not measured".to_string(), |v| format!("{v:.4} mWh"));

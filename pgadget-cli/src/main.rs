@@ -64,7 +64,11 @@ fn finish(result: Result<(), CliError>) -> ExitCode {
 
 fn failure(e: &CliError) -> ExitCode {
     if !e.is_quiet() {
-        eprintln!("pgadget: {e}");
+        // Messages can quote the log (a path, a cell): nothing in them may drive the terminal.
+        eprintln!(
+            "pgadget: {}",
+            cli::format::terminal_safe_lines(&e.to_string())
+        );
     }
     ExitCode::FAILURE
 }

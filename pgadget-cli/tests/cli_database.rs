@@ -40,7 +40,7 @@ fn record(i: u32, host: &str, project: &str, algorithm: &str) -> Record {
         comments: format!("run {i}\nsecond line"),
         function: format!("demo::{}", algorithm.to_lowercase()),
         energy_source: "powercap".into(),
-        process_cpu_secs: 0.25,
+        process_cpu_secs: Some(0.25),
         status: "ok".into(),
         cpu_share: Some(0.5),
         energy_note: String::new(),

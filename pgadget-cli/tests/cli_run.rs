@@ -143,3 +143,57 @@ fn a_foreign_log_is_moved_aside_and_the_row_starts_a_new_one() {
     let kept = std::fs::read_to_string(dir.path().join(&aside[0])).unwrap();
     assert_eq!(kept, "when,what\n2020-01-01,something else\n");
 }
+
+/// Sends `signal` to a real `pgadget run -- sleep 30` once its command runs, and checks that
+/// the command is ended and waited for, its row logged, and pgadget's exit status 128 + N.
+#[cfg(target_os = "linux")]
+fn signal_reaches_the_command(signal: libc::c_int, status: &str, code: i32) {
+    use pgadget_test_support::process::{children_of, name_of, wait_or_kill, wait_until, Process};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("run.csv");
+    let mut pgadget = pgadget()
+        .args(["run", "--", "sleep", "30"])
+        .env("PGADGET_LOG", &log)
+        .env("PGADGET_SOURCES", "estimate")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pgadget binary runs");
+    // The command is started after pgadget has taken the signals over.
+    let sleep = wait_until(Duration::from_secs(30), "pgadget starts `sleep 30`", || {
+        children_of(pgadget.id())
+            .into_iter()
+            .find(|&pid| name_of(pid).as_deref() == Some("sleep"))
+            .and_then(Process::of)
+    });
+    let pid = libc::pid_t::try_from(pgadget.id()).unwrap();
+    // SAFETY: kill touches no memory; `pid` is our child, not yet waited for.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    let ended = wait_or_kill(
+        &mut pgadget,
+        Duration::from_secs(20),
+        "pgadget after the signal",
+    );
+    let still_running = sleep.is_running();
+    sleep.kill();
+    assert!(!still_running, "the command was left running");
+    assert_eq!(ended.code(), Some(code), "exit status 128 + {signal}");
+    let rows = rows(&log);
+    assert_eq!(rows.len(), 1, "one row for the command");
+    assert_eq!(rows[0].status, status);
+    assert_eq!(rows[0].algorithm, "sleep");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_is_passed_to_the_command_which_is_logged_and_exits_143() {
+    signal_reaches_the_command(libc::SIGTERM, "signal 15", 143);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sighup_is_passed_to_the_command_which_is_logged_and_exits_129() {
+    signal_reaches_the_command(libc::SIGHUP, "signal 1", 129);
+}

@@ -136,6 +136,9 @@ fn the_table_names_every_group() {
 }
 
 #[test]
-fn missing_and_malformed_logs_are_errors_naming_the_file() {
-    fails_on_missing_and_malformed_logs(&["summary"]);
+fn a_missing_log_is_an_error_and_a_malformed_row_is_skipped_unless_strict() {
+    let out = fails_on_missing_logs_and_skips_malformed_rows(&["summary", "--json"]);
+    let groups: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0]["calls"], 2, "the two good rows are summed");
 }

@@ -589,7 +589,7 @@ impl State {
             comments: meta.comments.into_owned(),
             function: meta.function.into_owned(),
             energy_source: inner.label.clone(),
-            process_cpu_secs: process_cpu,
+            process_cpu_secs: Some(process_cpu),
             status,
             cpu_share: cpu_share(process_cpu, self.machine_busy, machine_end),
             energy_note: notes.join("; "),

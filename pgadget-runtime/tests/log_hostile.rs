@@ -186,16 +186,14 @@ fn a_file_where_the_log_needs_a_directory_is_named_as_the_cause() {
 
     let log = blocker.join("power_logs.csv");
     let stderr = three_calls(ChildTest::new("three_calls_child"), &log);
-    let why = format!("{} exists and is not a directory", blocker.display());
+    let why = format!(
+        "{} is a file, not a directory, so nothing can be inside it",
+        blocker.display()
+    );
     assert_refused_once(&stderr, &log, &why, "Point PGADGET_LOG");
 
     let log = blocker.join("logs/power_logs.csv");
     let stderr = three_calls(ChildTest::new("three_calls_child"), &log);
-    let why = format!(
-        "{} is not a directory, so the directory {} cannot be created",
-        blocker.display(),
-        blocker.join("logs").display()
-    );
     assert_refused_once(&stderr, &log, &why, "Point PGADGET_LOG");
     assert_eq!(std::fs::read_to_string(&blocker).unwrap(), "x");
 }

@@ -1,7 +1,9 @@
 //! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, an MSR
 //! device), a meter that measures the same way on every machine, a CPU burner, child processes
-//! with a clean environment, a scripted HTTP server on loopback, and the servers pgadget
-//! ships to (PostgreSQL, Prometheus, a Pushgateway), each a test's own. Not published.
+//! with a clean environment, a scripted HTTP server on loopback, logs written cell by cell
+//! (PyPowerGadget's, older versions', malformed rows), processes watched through /proc, and
+//! the servers pgadget ships to (PostgreSQL, Prometheus, a Pushgateway), each a test's own.
+//! Not published.
 //!
 //! Every helper panics with a message on failure: a test that cannot set up its scene must
 //! fail, never pass without checking anything.
@@ -10,12 +12,15 @@ pub mod child;
 pub mod cpu;
 pub mod engines;
 pub mod http;
+pub mod logs;
 pub mod meter;
 #[cfg(unix)]
 pub mod msr;
 #[cfg(unix)]
 pub mod pg;
 pub mod powercap;
+#[cfg(target_os = "linux")]
+pub mod process;
 pub mod prometheus;
 #[cfg(unix)]
 pub mod user;

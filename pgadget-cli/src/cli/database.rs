@@ -1,5 +1,6 @@
 //! The table `pgadget_rows` as a source of rows (`--database-url`), read a batch at a time.
 
+use super::format::terminal_safe_lines;
 use super::CliError;
 use pgadget_runtime::config::DatabaseUrl;
 use pgadget_runtime::log::Record;
@@ -24,10 +25,12 @@ pub struct TableScan {
 }
 
 /// Hands each row of the table that `filter` keeps to `visit`, oldest first, a batch at a
-/// time from the server. Rows that are not pgadget rows are reported on stderr and passed over.
+/// time from the server. Rows that are not pgadget rows are reported on stderr and passed over,
+/// or, `strict`, stop the reading with an error.
 pub fn for_each_row(
     target: &Target,
     filter: &RowFilter,
+    strict: bool,
     mut visit: impl FnMut(Record) -> Result<(), CliError>,
 ) -> Result<TableScan, CliError> {
     let mut client = Database::connect_to_read(target).map_err(failure)?;
@@ -36,9 +39,16 @@ pub fn for_each_row(
     while let Some(row) = reader.next_row().map_err(failure)? {
         match row {
             Ok(record) => visit(record)?,
+            Err(why) if strict => {
+                return Err(CliError::new(format!(
+                    "{}\n  Fix or delete that row of the table, or leave out --strict to skip \
+                     it with a warning.",
+                    terminal_safe_lines(&why)
+                )))
+            }
             Err(why) => {
                 scan.skipped += 1;
-                eprintln!("pgadget: skipped {why}");
+                eprintln!("pgadget: skipped {}", terminal_safe_lines(&why));
             }
         }
     }

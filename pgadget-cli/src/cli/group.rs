@@ -1,9 +1,11 @@
 //! Grouping rows (`--by`) and adding them up, for `summary` and `plot`.
 
+use chrono::Datelike;
 use clap::ValueEnum;
-use pgadget_runtime::log::Record;
+use pgadget_runtime::log::RecordRef;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt::Write;
 
 /// What rows are grouped by.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,14 +34,26 @@ impl By {
         }
     }
 
-    /// The group `record` belongs to.
-    pub fn key(self, record: &Record) -> String {
+    /// The group `record` belongs to; `day` holds the text of a day key.
+    fn key<'a>(self, record: &RecordRef<'a>, day: &'a mut String) -> &'a str {
         match self {
-            By::Algorithm => record.algorithm.clone(),
-            By::Package => record.package.clone(),
-            By::Project => record.project.clone(),
-            By::Function => record.function.clone(),
-            By::Day => record.datetime.date_naive().format("%Y-%m-%d").to_string(),
+            By::Algorithm => record.algorithm,
+            By::Package => record.package,
+            By::Project => record.project,
+            By::Function => record.function,
+            By::Day => {
+                let date = record.datetime.date_naive();
+                day.clear();
+                // Writing to a String cannot fail.
+                let _ = write!(
+                    day,
+                    "{:04}-{:02}-{:02}",
+                    date.year(),
+                    date.month(),
+                    date.day()
+                );
+                day
+            }
         }
     }
 }
@@ -99,7 +113,7 @@ impl Group {
         }
     }
 
-    fn add(&mut self, r: &Record) {
+    fn add(&mut self, r: &RecordRef<'_>) {
         self.calls += 1;
         self.energy_mwh += r.total_mwh();
         self.cpu_mwh += r.package_mwh.or(r.cores_mwh).unwrap_or(0.0);
@@ -113,38 +127,72 @@ impl Group {
     }
 }
 
-/// Groups `records` by `by`, sorted by total energy, largest first (ties by name).
-pub fn summarise(records: &[Record], by: By) -> Vec<Group> {
-    let mut groups: HashMap<String, Group> = HashMap::new();
-    for r in records {
-        let key = by.key(r);
-        groups
-            .entry(key.clone())
-            .or_insert_with(|| Group::new(key))
-            .add(r);
+/// The groups of the rows seen so far: one accumulator per group, however many rows.
+#[derive(Debug)]
+pub struct Summary {
+    by: By,
+    groups: HashMap<String, Group>,
+    day: String,
+}
+
+impl Summary {
+    /// No rows yet, grouped by `by`.
+    pub fn new(by: By) -> Self {
+        Summary {
+            by,
+            groups: HashMap::new(),
+            day: String::new(),
+        }
     }
-    let mut groups: Vec<Group> = groups
-        .into_values()
-        .map(|mut g| {
-            // A group exists only once a row was added, so calls >= 1.
-            let n = g.calls as f64;
-            g.mean_energy_mwh = g.energy_mwh / n;
-            g.mean_elapsed_secs = g.elapsed_secs / n;
-            g
-        })
-        .collect();
-    groups.sort_by(|a, b| {
-        b.energy_mwh
-            .total_cmp(&a.energy_mwh)
-            .then_with(|| a.group.cmp(&b.group))
-    });
-    groups
+
+    /// Adds one row to its group.
+    pub fn add(&mut self, r: &RecordRef<'_>) {
+        let key = self.by.key(r, &mut self.day);
+        match self.groups.get_mut(key) {
+            Some(group) => group.add(r),
+            None => {
+                let mut group = Group::new(key.to_string());
+                group.add(r);
+                self.groups.insert(key.to_string(), group);
+            }
+        }
+    }
+
+    /// The groups, sorted by total energy, largest first (ties by name).
+    pub fn finish(self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self
+            .groups
+            .into_values()
+            .map(|mut g| {
+                // A group exists only once a row was added, so calls >= 1.
+                let n = g.calls as f64;
+                g.mean_energy_mwh = g.energy_mwh / n;
+                g.mean_elapsed_secs = g.elapsed_secs / n;
+                g
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            b.energy_mwh
+                .total_cmp(&a.energy_mwh)
+                .then_with(|| a.group.cmp(&b.group))
+        });
+        groups
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::DateTime;
+    use pgadget_runtime::log::Record;
+
+    fn summarise(records: &[Record], by: By) -> Vec<Group> {
+        let mut summary = Summary::new(by);
+        for r in records {
+            summary.add(&RecordRef::from(r));
+        }
+        summary.finish()
+    }
 
     fn row(algorithm: &str, day: &str, package: Option<f64>, cores: Option<f64>) -> Record {
         Record {
@@ -170,7 +218,7 @@ mod tests {
             comments: String::new(),
             function: String::new(),
             energy_source: "powercap".into(),
-            process_cpu_secs: 1.0,
+            process_cpu_secs: Some(1.0),
             status: "ok".into(),
             cpu_share: None,
             energy_note: String::new(),

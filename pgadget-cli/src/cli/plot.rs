@@ -3,15 +3,19 @@
 //! plotters' SVG backend writes text as `<text>` elements and sizes it with a built-in
 //! estimate, so no font file (and no fontconfig) is needed.
 
-use super::filter::LogFilter;
-use super::group::{self, By, Group};
+use super::filter::{LogFilter, ReadOptions};
+use super::format::{terminal_safe, terminal_safe_lines};
+use super::group::{self, By, Group, Summary};
 use super::CliError;
 use clap::Args;
+use pgadget_runtime::log::explain_io_error;
 use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::RangedCoordi32;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Options of `pgadget plot`.
@@ -20,7 +24,7 @@ pub struct PlotArgs {
     /// What to group the rows by (one bar per group)
     #[arg(long, value_enum, default_value = "algorithm")]
     pub by: By,
-    /// The SVG file to write
+    /// The SVG file to write; `-` writes it to standard output
     #[arg(short = 'o', long = "output", value_name = "FILE.svg")]
     pub output: PathBuf,
     /// Draw at most N bars: the N groups with the most energy (with --by day: the N latest
@@ -69,38 +73,73 @@ const MAX_LABEL_CHARS: usize = 24;
 
 /// Writes the chart of the selected rows to `--output`.
 pub fn run(args: &PlotArgs) -> Result<(), CliError> {
-    let rows = args.filter.load()?;
-    if rows.records.is_empty() {
+    let to_stdout = args.output.as_os_str() == "-";
+    let mut log = args.filter.open()?;
+    let mut summary = Summary::new(args.by);
+    let options = ReadOptions {
+        progress: true,
+        ..ReadOptions::default()
+    };
+    let scan = args.filter.scan(&mut log, options, |row| {
+        summary.add(row);
+        Ok(())
+    })?;
+    if scan.kept == 0 {
         return Err(CliError::new(format!(
             "nothing to plot: {}",
-            super::show::nothing_to_show(&rows, &args.filter).trim_start_matches("pgadget: ")
+            super::show::nothing_to_show(&scan, &args.filter).trim_start_matches("pgadget: ")
         )));
     }
-    if args.output.extension().is_some() && !is_svg(&args.output) {
+    if !to_stdout && args.output.extension().is_some() && !is_svg(&args.output) {
         eprintln!(
             "pgadget: {} will hold an SVG image whatever its extension says",
-            args.output.display()
+            terminal_safe_lines(&args.output.display().to_string())
         );
     }
-    let groups = bars(
-        group::summarise(&rows.records, args.by),
-        args.by,
-        args.top.into(),
-    );
-    let subtitle = format!("{} calls from {}", rows.records.len(), rows.source);
+    let groups = bars(summary.finish(), args.by, args.top.into());
+    // The reader keeps every cell within 1e15, so no sum can overflow; a bar that is not a
+    // finite number would still send the chart's axis into an endless search for ticks.
+    if let Some(g) = groups.iter().find(|g| !drawable(g)) {
+        return Err(CliError::new(format!(
+            "cannot plot group `{}`: its totals are not finite numbers",
+            terminal_safe(&g.group)
+        )));
+    }
+    let subtitle = format!("{} calls from {}", scan.kept, terminal_safe_lines(&scan.source));
     let svg = render(&groups, args.by, &subtitle)?;
+    if to_stdout {
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(svg.as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(CliError::stdout);
+    }
     std::fs::write(&args.output, svg).map_err(|e| {
         CliError::new(format!(
-            "cannot write the plot to {}: {e}",
-            args.output.display()
+            "cannot write the plot to {}: {}",
+            args.output.display(),
+            explain_io_error(&args.output, e)
         ))
     })?;
     eprintln!(
         "pgadget: wrote {} ({} bars)",
-        args.output.display(),
+        terminal_safe_lines(&args.output.display().to_string()),
         groups.len()
     );
     Ok(())
+}
+
+/// Whether every figure of `g` can be drawn.
+fn drawable(g: &Group) -> bool {
+    [
+        g.energy_mwh,
+        g.cpu_mwh,
+        g.dram_mwh,
+        g.gpu_mwh,
+        g.co2_g.unwrap_or(0.0),
+    ]
+    .iter()
+    .all(|v| v.is_finite())
 }
 
 /// The bars to draw, left to right: the `top` groups with the most energy, the rest summed
@@ -152,15 +191,49 @@ fn merge(groups: &[Group]) -> Group {
     sum
 }
 
-/// A group's name for the x axis.
-fn label(g: &Group) -> String {
-    let name = group::display_name(&g.group);
-    if name.chars().count() <= MAX_LABEL_CHARS {
-        name.to_string()
+/// The groups' names for the x axis, each distinct. A long name is shortened: a function
+/// (`crate::module::function`) keeps its end, where the names of one module differ; other
+/// names keep their start. Names that would still look alike are shown whole.
+fn labels(groups: &[Group], by: By) -> Vec<String> {
+    let names: Vec<String> = groups
+        .iter()
+        .map(|g| terminal_safe(group::display_name(&g.group)).into_owned())
+        .collect();
+    let short: Vec<String> = names
+        .iter()
+        .map(|name| shorten(name, by == By::Function))
+        .collect();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for s in &short {
+        *seen.entry(s.as_str()).or_default() += 1;
+    }
+    short
+        .iter()
+        .zip(&names)
+        .map(|(s, name)| {
+            if seen[s.as_str()] > 1 {
+                name.clone()
+            } else {
+                s.clone()
+            }
+        })
+        .collect()
+}
+
+/// `name` cut to [`MAX_LABEL_CHARS`] with an ellipsis: its end kept when `keep_end`, else its
+/// start.
+fn shorten(name: &str, keep_end: bool) -> String {
+    let n = name.chars().count();
+    if n <= MAX_LABEL_CHARS {
+        return name.to_string();
+    }
+    if keep_end {
+        let tail: String = name.chars().skip(n - (MAX_LABEL_CHARS - 1)).collect();
+        format!("…{tail}")
     } else {
-        let mut short: String = name.chars().take(MAX_LABEL_CHARS - 1).collect();
-        short.push('…');
-        short
+        let mut head: String = name.chars().take(MAX_LABEL_CHARS - 1).collect();
+        head.push('…');
+        head
     }
 }
 
@@ -171,7 +244,8 @@ fn draw_error(e: impl std::fmt::Display) -> CliError {
 /// The SVG document: a title, the stacked energy bars, and the CO2 bars below them when any
 /// row has CO2.
 fn render(groups: &[Group], by: By, subtitle: &str) -> Result<String, CliError> {
-    let labels: Vec<String> = groups.iter().map(label).collect();
+    let labels = labels(groups, by);
+    let subtitle = terminal_safe(subtitle);
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     // Wide enough that every name fits under its own bar, horizontally.
     let bar_px = (longest as u32 * 8 + 16).max(70);
@@ -227,6 +301,9 @@ fn chart<'a, 'b>(
     by: By,
 ) -> Result<Chart<'a, 'b>, CliError> {
     let n = labels.len() as i32;
+    // One slot per group: 0..n-1 segmented. A single group would make that range empty (0..0),
+    // which draws its bar with a negative width: it gets an empty slot either side instead.
+    let slots = if n == 1 { -1..1 } else { 0..n - 1 };
     // Headroom above the tallest bar for its value and the legend (upper right): the legend
     // and the value take less than 30% of a panel's plotting height.
     let top = if max > 0.0 { max * 1.4 } else { 1.0 };
@@ -235,7 +312,7 @@ fn chart<'a, 'b>(
         .margin(12)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d((0..n - 1).into_segmented(), 0.0..top)
+        .build_cartesian_2d(slots.into_segmented(), 0.0..top)
         .map_err(draw_error)?;
     chart
         .configure_mesh()
@@ -427,8 +504,37 @@ mod tests {
 
     #[test]
     fn long_names_are_shortened_on_the_axis() {
-        let g = group(&"x".repeat(40), 1.0);
-        assert_eq!(label(&g).chars().count(), MAX_LABEL_CHARS);
-        assert_eq!(label(&group("", 1.0)), "(none)");
+        let long = group(&"x".repeat(40), 1.0);
+        let short = labels(&[long, group("", 1.0)], By::Algorithm);
+        assert_eq!(short[0], format!("{}…", "x".repeat(MAX_LABEL_CHARS - 1)));
+        assert_eq!(short[1], "(none)");
+    }
+
+    #[test]
+    fn functions_of_one_module_keep_the_names_that_tell_them_apart() {
+        let names = [
+            "my_crate::models::ensemble::train_random_forest",
+            "my_crate::models::ensemble::train_gradient_boosting",
+            "my_crate::models::ensemble::predict",
+        ];
+        let groups: Vec<Group> = names.iter().map(|n| group(n, 1.0)).collect();
+        let short = labels(&groups, By::Function);
+        assert_eq!(short[0], "…le::train_random_forest");
+        assert_eq!(short[1], "…train_gradient_boosting");
+        assert_eq!(short[2], "…dels::ensemble::predict");
+        assert!(short.iter().all(|l| l.chars().count() <= MAX_LABEL_CHARS));
+    }
+
+    #[test]
+    fn names_that_would_look_alike_are_shown_whole() {
+        let names = [
+            "a_rather_long_crate_name::first_module::fit",
+            "a_rather_long_crate_name::second_module::fit",
+        ];
+        let groups: Vec<Group> = names.iter().map(|n| group(n, 1.0)).collect();
+        assert_eq!(labels(&groups, By::Algorithm), names);
+        // By function, the ends differ: they are kept.
+        let by_function = labels(&groups, By::Function);
+        assert_ne!(by_function[0], by_function[1]);
     }
 }

@@ -7,11 +7,14 @@ use super::database::{failure, target};
 use super::CliError;
 use clap::Args;
 use pgadget_runtime::config;
-use pgadget_runtime::log::stream::for_each_record;
-use pgadget_runtime::log::{self, Record};
+use super::filter::explain;
+use super::format::terminal_safe_lines;
+use pgadget_runtime::log::{self, Entry, LogReader, Record};
 use pgadget_runtime::ship::postgres::{Database, BATCH_ROWS, TABLE};
-use std::ops::ControlFlow;
 use std::path::PathBuf;
+
+/// How many unreadable rows are reported one by one; the rest are counted.
+const REPORTED_SKIPS: u64 = 10;
 
 /// Options of `pgadget push`.
 #[derive(Args, Debug, Clone)]
@@ -41,17 +44,26 @@ pub fn run(args: &PushArgs) -> Result<(), CliError> {
         })?;
     let target = target(&url)?;
     let path = args.log.clone().unwrap_or_else(log::log_path_from_env);
+    // The log is opened first: a wrong path is said before any connection is tried.
+    let mut reader = LogReader::open(&path)
+        .map_err(|e| explain(e, &path))?
+        .read_ahead();
     let mut db = Database::connect(&target).map_err(failure)?;
     let mut batch: Vec<Record> = Vec::with_capacity(BATCH_ROWS);
     let mut totals = Totals::default();
-    let mut failed = None;
     let mut send = |batch: &mut Vec<Record>, totals: &mut Totals| -> Result<(), CliError> {
         let rows: Vec<&Record> = batch.iter().collect();
-        let (new, refused) = db.insert_or_isolate(&rows).map_err(failure)?;
+        let (new, refused) = db.insert_or_isolate(&rows).map_err(|e| {
+            CliError::new(format!(
+                "{}\n  The rows sent before the failure are in the table; run the same \
+                 command again to upload the rest (rows already there are not added twice).",
+                e.explain()
+            ))
+        })?;
         for (i, e) in &refused {
             eprintln!(
                 "pgadget: the row {} was not uploaded: {}",
-                rows[*i].row_id,
+                terminal_safe_lines(&rows[*i].row_id),
                 e.explain()
             );
         }
@@ -60,40 +72,44 @@ pub fn run(args: &PushArgs) -> Result<(), CliError> {
         batch.clear();
         Ok(())
     };
-    let passed = for_each_record(&path, |mut record| {
-        if record.row_id.is_empty() {
-            record.row_id = derived_row_id(&record);
-        }
-        batch.push(record);
-        if batch.len() == BATCH_ROWS {
-            if let Err(e) = send(&mut batch, &mut totals) {
-                failed = Some(e);
-                return ControlFlow::Break(());
+    let mut read = 0u64;
+    let mut skipped = 0u64;
+    while let Some(entry) = reader.next_entry().map_err(|e| explain(e, &path))? {
+        match entry {
+            Entry::Row(row) => {
+                read += 1;
+                let mut record = row.to_record();
+                if record.row_id.is_empty() {
+                    record.row_id = derived_row_id(&record);
+                }
+                batch.push(record);
+                if batch.len() == BATCH_ROWS {
+                    send(&mut batch, &mut totals)?;
+                }
+            }
+            Entry::Skipped(s) => {
+                skipped += 1;
+                if skipped <= REPORTED_SKIPS {
+                    eprintln!(
+                        "pgadget: {} (not uploaded)",
+                        terminal_safe_lines(&s.to_string())
+                    );
+                }
             }
         }
-        ControlFlow::Continue(())
-    })
-    .map_err(|e| CliError::new(e.to_string()))?;
-    if let Some(e) = failed {
-        return Err(CliError::new(format!(
-            "{e}\n  The rows sent before the failure are in the table; run the same command \
-             again to upload the rest (rows already there are not added twice)."
-        )));
     }
     send(&mut batch, &mut totals)?;
-    if passed.skipped > 0 {
+    if skipped > REPORTED_SKIPS {
         eprintln!(
-            "pgadget: {} rows of {} are not complete rows (a process killed while writing \
-             one) and were not uploaded.",
-            passed.skipped,
-            path.display()
+            "pgadget: ... and {} more rows of {} skipped ({skipped} in all), not uploaded",
+            skipped - REPORTED_SKIPS,
+            terminal_safe_lines(&path.display().to_string()),
         );
     }
-    let already = passed.rows - totals.new - totals.refused;
+    let already = read - totals.new - totals.refused;
     println!(
-        "{} rows read from {}: {} added to {TABLE} at {}, {already} already there{}.",
-        passed.rows,
-        path.display(),
+        "{read} rows read from {}: {} added to {TABLE} at {}, {already} already there{}.",
+        terminal_safe_lines(&path.display().to_string()),
         totals.new,
         target.shown(),
         if totals.refused > 0 {

@@ -55,12 +55,19 @@ const CANNOT_EXECUTE: u8 = 126;
 ///
 /// A command that cannot be started leaves no row: nothing ran, so there is no energy to
 /// attribute, and a row would add a zero-cost call to every summary of that "algorithm".
+///
+/// SIGTERM and SIGHUP sent to pgadget (a service manager stopping it, a closed terminal or SSH
+/// session) are passed on to the command, which is then waited for and logged like any other
+/// ending: a command they kill is logged with Status `signal 15` (or 1), and pgadget exits
+/// with 128 + N.
 pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
     let Some((program, arguments)) = args.command.split_first() else {
         return Err(CliError::new(
             "no command given: pgadget run [OPTIONS] -- COMMAND [ARGS]...",
         ));
     };
+    // From here on a SIGTERM or SIGHUP is held for the command rather than ending pgadget.
+    let forwarder = forward::Forwarder::start();
     let mut builder = PowerMeter::builder();
     if let Some(log) = &args.log {
         builder = builder.log_path(log);
@@ -95,6 +102,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
         metadata.default_project = Some(dir.into());
     }
 
+    if let Some(signal) = forwarder.received() {
+        eprintln!(
+            "pgadget: stopped by signal {signal} before `{}` started; nothing ran, nothing logged",
+            Path::new(program).display()
+        );
+        return Ok(ExitCode::from(signal_exit_code(signal)));
+    }
     // The window opens only once the command has started: a command that cannot start must
     // leave no row, and a measurement, once started, always writes one when it ends. What is
     // lost is the exec itself, well under a millisecond.
@@ -118,9 +132,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::from(code));
         }
     };
+    forwarder.started(&child);
     let mut measurement = meter.start(metadata);
     let _ignoring = IgnoreInterrupts::new();
-    let status = child.wait();
+    let status = forwarder.wait(&mut child);
     let (row_status, code) = match &status {
         Ok(status) => describe(*status),
         Err(e) => (format!("wait failed: {e}"), 1),
@@ -162,13 +177,162 @@ fn describe(status: ExitStatus) -> (String, u8) {
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
-            return (
-                format!("signal {signal}"),
-                u8::try_from(128 + signal).unwrap_or(1),
-            );
+            return (format!("signal {signal}"), signal_exit_code(signal));
         }
     }
     (format!("{status}"), 1)
+}
+
+/// The exit code shells give a process that a signal ended: 128 + N.
+fn signal_exit_code(signal: i32) -> u8 {
+    u8::try_from(128 + signal).unwrap_or(1)
+}
+
+#[cfg(unix)]
+mod forward {
+    //! Passing SIGTERM and SIGHUP on to the measured command.
+    //!
+    //! A supervisor (systemd, a container runtime, `timeout`) or a closed terminal signals
+    //! pgadget, not the command: ending pgadget there would leave the command running and its
+    //! row unwritten. A thread of ours receives the signals (signal-hook delivers them outside
+    //! the handler, so nothing here need be async-signal-safe) and sends each on to the
+    //! command; the main thread waits for the command as usual and logs it.
+
+    use signal_hook::consts::{SIGHUP, SIGTERM};
+    use signal_hook::iterator::Signals;
+    use std::io;
+    use std::process::{Child, ExitStatus};
+    use std::sync::{Arc, Mutex, MutexGuard};
+
+    #[derive(Debug, Default)]
+    struct State {
+        /// The command, from its start until it has ended (not yet reaped).
+        child: Option<libc::pid_t>,
+        /// The last signal received.
+        received: Option<i32>,
+    }
+
+    /// Receives SIGTERM and SIGHUP for as long as the process lives, and forwards them to the
+    /// command.
+    pub struct Forwarder {
+        state: Arc<Mutex<State>>,
+    }
+
+    impl Forwarder {
+        /// Takes SIGTERM and SIGHUP over. When that fails (no thread, no pipe), they keep
+        /// their default action, which ends pgadget as before; that is said once.
+        pub fn start() -> Self {
+            let state = Arc::new(Mutex::new(State::default()));
+            let shared = Arc::clone(&state);
+            let started = Signals::new([SIGTERM, SIGHUP]).and_then(|mut signals| {
+                std::thread::Builder::new()
+                    .name("pgadget-signals".into())
+                    .spawn(move || {
+                        for signal in signals.forever() {
+                            let mut state = lock(&shared);
+                            state.received = Some(signal);
+                            if let Some(pid) = state.child {
+                                send(pid, signal);
+                            }
+                        }
+                    })
+            });
+            if let Err(e) = started {
+                eprintln!(
+                    "pgadget: cannot pass SIGTERM and SIGHUP on to the command ({e}); they \
+                     will end pgadget without logging the command"
+                );
+            }
+            Forwarder { state }
+        }
+
+        /// The last signal received so far.
+        pub fn received(&self) -> Option<i32> {
+            lock(&self.state).received
+        }
+
+        /// Forwards signals to `child` from now on, starting with any received while it was
+        /// being started.
+        pub fn started(&self, child: &Child) {
+            let mut state = lock(&self.state);
+            let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+                return;
+            };
+            state.child = Some(pid);
+            if let Some(signal) = state.received {
+                send(pid, signal);
+            }
+        }
+
+        /// Waits for `child` to end. Forwarding stops once it has ended but before it is
+        /// reaped: until then its process id cannot be given to another process, so a
+        /// signal forwarded meanwhile reaches the command or no one.
+        pub fn wait(&self, child: &mut Child) -> io::Result<ExitStatus> {
+            // Through pid_t, as the process id is one; id_t is the type waitid takes.
+            let id = libc::pid_t::try_from(child.id())
+                .ok()
+                .and_then(|pid| libc::id_t::try_from(pid).ok());
+            if let Some(pid) = id {
+                loop {
+                    // SAFETY: siginfo_t is a plain C struct for which all-zero bytes are a
+                    // valid value; waitid only writes into it.
+                    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+                    // SAFETY: `info` is a live, writable siginfo_t; WNOWAIT leaves the child
+                    // to be reaped by `Child::wait` below, so std's bookkeeping stays right.
+                    let done = unsafe {
+                        libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT)
+                    };
+                    let interrupted = done != 0
+                        && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted;
+                    // Ended, or waitid cannot tell: Child::wait gives the status or the error
+                    // either way.
+                    if !interrupted {
+                        break;
+                    }
+                }
+            }
+            lock(&self.state).child = None;
+            child.wait()
+        }
+    }
+
+    fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave State inconsistent (two plain fields).
+        state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn send(pid: libc::pid_t, signal: i32) {
+        // SAFETY: kill touches no memory of ours. `pid` is the command, not yet reaped (see
+        // `Forwarder::wait`), so it cannot name another process.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+#[cfg(not(unix))]
+mod forward {
+    //! Without Unix signals there is nothing to forward.
+
+    use std::io;
+    use std::process::{Child, ExitStatus};
+
+    /// Stands in for the Unix forwarder.
+    pub struct Forwarder;
+
+    impl Forwarder {
+        pub fn start() -> Self {
+            Forwarder
+        }
+
+        pub fn received(&self) -> Option<i32> {
+            None
+        }
+
+        pub fn started(&self, _child: &Child) {}
+
+        pub fn wait(&self, child: &mut Child) -> io::Result<ExitStatus> {
+            child.wait()
+        }
+    }
 }
 
 /// While the command runs, Ctrl-C and Ctrl-\ are meant for it: pgadget ignores them (as

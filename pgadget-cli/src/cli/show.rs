@@ -1,10 +1,15 @@
-//! `pgadget show`: the log's rows, as a table, CSV or JSON.
+//! `pgadget show`: the log's rows, as a table, CSV or JSON, streamed: the output starts before
+//! the log is read to its end, and memory does not grow with the log.
 
-use super::filter::{LogFilter, Rows};
-use super::format::{self, maybe_number, number, Col, OutputFormat};
+use super::filter::{LogFilter, OpenLog, ReadOptions, Scan};
+use super::format::{self, maybe_number, number, terminal_safe, Col, Layout, OutputFormat, Widths};
 use super::CliError;
 use clap::Args;
-use pgadget_runtime::log::{Record, HEADER};
+use pgadget_runtime::log::{RecordRef, HEADER};
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::cell::RefCell;
+use std::io::{StdoutLock, Write};
 
 /// Options of `pgadget show`.
 #[derive(Args, Debug, Clone)]
@@ -15,51 +20,234 @@ pub struct ShowArgs {
     pub output: OutputFormat,
 }
 
-/// Prints the selected rows, most recent last.
+/// Prints the selected rows in the order they were written.
 pub fn run(args: &ShowArgs) -> Result<(), CliError> {
-    let rows = args.filter.load()?;
+    let mut log = args.filter.open()?;
     if args.output.csv {
-        print_csv(&rows.records)
+        print_csv(&args.filter, &mut log)
     } else if args.output.json {
-        format::print_json(&rows.records)
-    } else if rows.records.is_empty() {
-        eprintln!("{}", nothing_to_show(&rows, &args.filter));
-        Ok(())
+        print_json(&args.filter, &mut log)
     } else {
-        format::print(&render_table(&rows.records))
+        print_table(&args.filter, &mut log)
     }
 }
 
 /// Says why there is nothing to show.
-pub fn nothing_to_show(rows: &Rows, filter: &LogFilter) -> String {
-    if rows.total == 0 {
-        format!("pgadget: {} holds no rows yet", rows.source)
+pub fn nothing_to_show(scan: &Scan, filter: &LogFilter) -> String {
+    let path = format::terminal_safe_lines(&scan.source);
+    if scan.total == 0 && scan.skipped > 0 {
+        format!(
+            "pgadget: none of the {} rows of {path} could be read (see the warnings above)",
+            scan.skipped
+        )
+    } else if scan.total == 0 {
+        format!("pgadget: {path} holds no rows yet")
     } else if filter.is_filtering() {
         format!(
-            "pgadget: none of the {} rows of {} match the filters",
-            rows.total, rows.source
+            "pgadget: none of the {} rows of {path} match the filters",
+            scan.total
         )
     } else {
-        format!("pgadget: {} holds no rows", rows.source)
+        format!("pgadget: {path} holds no rows")
     }
 }
 
 /// Full rows under the log's exact header, readable by `read_log`.
-fn print_csv(records: &[Record]) -> Result<(), CliError> {
+fn print_csv(filter: &LogFilter, log: &mut OpenLog) -> Result<(), CliError> {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(std::io::stdout().lock());
     w.write_record(HEADER).map_err(format::csv_error)?;
-    for r in records {
-        w.serialize(r).map_err(format::csv_error)?;
-    }
+    filter.scan(log, ReadOptions::default(), |row| {
+        w.serialize(row).map_err(format::csv_error)
+    })?;
     w.flush().map_err(CliError::stdout)
+}
+
+/// The selected rows as one JSON array, written as they are read.
+struct JsonRows<'a> {
+    filter: &'a LogFilter,
+    log: RefCell<&'a mut OpenLog>,
+    /// Why reading stopped, when it was the log (not the output) that failed.
+    failed: RefCell<Option<CliError>>,
+}
+
+impl Serialize for JsonRows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut output_error = None;
+        let mut log = self.log.borrow_mut();
+        let scan = self.filter.scan(&mut log, ReadOptions::default(), |row| {
+            seq.serialize_element(row).map_err(|e| {
+                output_error = Some(e);
+                CliError::new("")
+            })
+        });
+        if let Some(e) = output_error {
+            return Err(e);
+        }
+        if let Err(e) = scan {
+            *self.failed.borrow_mut() = Some(e);
+            return Err(S::Error::custom("the log could not be read"));
+        }
+        seq.end()
+    }
+}
+
+fn print_json(filter: &LogFilter, log: &mut OpenLog) -> Result<(), CliError> {
+    let rows = JsonRows {
+        filter,
+        log: RefCell::new(log),
+        failed: RefCell::new(None),
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, &rows);
+    if let Some(e) = rows.failed.into_inner() {
+        let _ = out.flush();
+        return Err(e);
+    }
+    written.map_err(|e| match e.io_error_kind() {
+        Some(kind) => CliError::stdout(kind.into()),
+        None => CliError::new(format!("cannot write JSON: {e}")),
+    })?;
+    writeln!(out)
+        .and_then(|_| out.flush())
+        .map_err(CliError::stdout)
+}
+
+/// How many rows are laid out and printed at a time.
+const PAGE_ROWS: usize = 256;
+
+/// The table, printed a page at a time. With `--last N`, the N rows are all in memory anyway:
+/// one pass, one page. From a file, a first pass finds how wide each column must be and which
+/// columns hold anything; the second prints the same rows. A pipe can be read only once: the
+/// first page sets the widths (longer cells wrap) and every column is printed.
+fn print_table(filter: &LogFilter, log: &mut OpenLog) -> Result<(), CliError> {
+    let cols = COLUMNS.map(|c| c.col);
+    let mut pager = Pager::new(&cols);
+    let progress = ReadOptions {
+        progress: true,
+        ..ReadOptions::default()
+    };
+    let scan = if filter.last.is_some() {
+        let mut rows = Vec::new();
+        let mut widths = Widths::new(COLUMNS.len());
+        let scan = filter.scan(log, progress, |row| {
+            let cells = cells(row);
+            widths.add(&cells);
+            rows.push(cells);
+            Ok(())
+        })?;
+        pager.layout = Some(widths.layout(&cols));
+        for row in rows {
+            pager.push(row)?;
+        }
+        scan
+    } else if log.rereadable() {
+        let mut widths = Widths::new(COLUMNS.len());
+        let scan = filter.scan(log, progress, |row| {
+            widths.add(&cells(row));
+            Ok(())
+        })?;
+        if scan.kept > 0 {
+            pager.layout = Some(widths.layout(&cols));
+            let again = ReadOptions {
+                quiet: true,
+                again: Some(scan.bytes),
+                ..ReadOptions::default()
+            };
+            filter.scan(log, again, |row| pager.push(cells(row)))?;
+        }
+        scan
+    } else {
+        filter.scan(log, ReadOptions::default(), |row| pager.push(cells(row)))?
+    };
+    if scan.kept == 0 {
+        eprintln!("{}", nothing_to_show(&scan, filter));
+        return Ok(());
+    }
+    pager.finish()
+}
+
+/// Prints a table a page at a time, so that only a page of rows is ever held.
+struct Pager<'a> {
+    cols: &'a [Col],
+    layout: Option<Layout>,
+    rows: Vec<Vec<String>>,
+    first: bool,
+    bottom: String,
+    out: StdoutLock<'static>,
+}
+
+impl<'a> Pager<'a> {
+    fn new(cols: &'a [Col]) -> Self {
+        Pager {
+            cols,
+            layout: None,
+            rows: Vec::with_capacity(PAGE_ROWS),
+            first: true,
+            bottom: String::new(),
+            out: std::io::stdout().lock(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<String>) -> Result<(), CliError> {
+        self.rows.push(row);
+        if self.rows.len() == PAGE_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), CliError> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let (cols, rows) = (self.cols, &self.rows);
+        let layout = self.layout.get_or_insert_with(|| {
+            let mut widths = Widths::new(cols.len());
+            for row in rows {
+                widths.add(row);
+            }
+            Layout::new(cols, widths.widest(), &vec![false; cols.len()])
+        });
+        let (body, bottom) = layout.page(&self.rows, self.first);
+        self.out
+            .write_all(body.as_bytes())
+            .map_err(CliError::stdout)?;
+        self.bottom = bottom;
+        self.first = false;
+        self.rows.clear();
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<(), CliError> {
+        self.flush()?;
+        if !self.first {
+            writeln!(self.out, "{}", self.bottom).map_err(CliError::stdout)?;
+        }
+        self.out.flush().map_err(CliError::stdout)
+    }
+}
+
+/// The table's cells of `row`, made safe for a terminal.
+fn cells(row: &RecordRef<'_>) -> Vec<String> {
+    COLUMNS
+        .iter()
+        .map(|c| {
+            let cell = (c.cell)(row);
+            match terminal_safe(&cell) {
+                std::borrow::Cow::Borrowed(_) => cell,
+                std::borrow::Cow::Owned(safe) => safe,
+            }
+        })
+        .collect()
 }
 
 /// A column of the table and its cell for a row.
 struct Column {
     col: Col,
-    cell: fn(&Record) -> String,
+    cell: fn(&RecordRef<'_>) -> String,
 }
 
 const fn col(title: &'static str, numeric: bool, wraps: bool, priority: u8) -> Col {
@@ -80,19 +268,19 @@ const COLUMNS: [Column; 12] = [
     },
     Column {
         col: col("Project", false, true, 6),
-        cell: |r| r.project.clone(),
+        cell: |r| r.project.to_string(),
     },
     Column {
         col: col("Algorithm", false, true, 9),
         cell: |r| match (r.package.is_empty(), r.algorithm.is_empty()) {
             (false, false) => format!("{}/{}", r.package, r.algorithm),
-            (true, _) => r.algorithm.clone(),
-            (false, true) => r.package.clone(),
+            (true, _) => r.algorithm.to_string(),
+            (false, true) => r.package.to_string(),
         },
     },
     Column {
         col: col("Function", false, true, 1),
-        cell: |r| r.function.clone(),
+        cell: |r| r.function.to_string(),
     },
     Column {
         col: col("Elapsed\n(s)", true, false, 5),
@@ -120,28 +308,10 @@ const COLUMNS: [Column; 12] = [
     },
     Column {
         col: col("Source", false, false, 2),
-        cell: |r| r.energy_source.clone(),
+        cell: |r| r.energy_source.to_string(),
     },
     Column {
         col: col("Status", false, false, 8),
-        cell: |r| r.status.clone(),
+        cell: |r| r.status.to_string(),
     },
 ];
-
-/// Columns whose every cell would be empty or `-` (no GPU, no function names, ...) are left
-/// out to save width.
-fn render_table(records: &[Record]) -> String {
-    let cells: Vec<Vec<String>> = records
-        .iter()
-        .map(|r| COLUMNS.iter().map(|c| (c.cell)(r)).collect())
-        .collect();
-    let keep: Vec<usize> = (0..COLUMNS.len())
-        .filter(|&i| cells.iter().any(|row| !row[i].is_empty() && row[i] != "-"))
-        .collect();
-    let cols: Vec<Col> = keep.iter().map(|&i| COLUMNS[i].col).collect();
-    let rows: Vec<Vec<String>> = cells
-        .into_iter()
-        .map(|row| keep.iter().map(|&i| row[i].clone()).collect())
-        .collect();
-    format::table(&cols, &rows).to_string()
-}

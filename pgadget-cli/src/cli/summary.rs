@@ -1,8 +1,8 @@
 //! `pgadget summary`: calls, energy, CO2 and time per group of rows.
 
-use super::filter::LogFilter;
-use super::format::{self, maybe_number, number, Col, OutputFormat};
-use super::group::{self, By, Group};
+use super::filter::{LogFilter, ReadOptions};
+use super::format::{self, maybe_number, number, terminal_safe, Col, OutputFormat};
+use super::group::{self, By, Group, Summary};
 use super::CliError;
 use clap::Args;
 
@@ -18,16 +18,26 @@ pub struct SummaryArgs {
     pub output: OutputFormat,
 }
 
-/// Prints one line per group, the most energy first.
+/// Prints one line per group, the most energy first. The log is read one row at a time into
+/// one accumulator per group.
 pub fn run(args: &SummaryArgs) -> Result<(), CliError> {
-    let rows = args.filter.load()?;
-    let groups = group::summarise(&rows.records, args.by);
+    let mut log = args.filter.open()?;
+    let mut summary = Summary::new(args.by);
+    let options = ReadOptions {
+        progress: true,
+        ..ReadOptions::default()
+    };
+    let scan = args.filter.scan(&mut log, options, |row| {
+        summary.add(row);
+        Ok(())
+    })?;
+    let groups = summary.finish();
     if args.output.csv {
         print_csv(&groups)
     } else if args.output.json {
         format::print_json(&groups)
     } else if groups.is_empty() {
-        eprintln!("{}", super::show::nothing_to_show(&rows, &args.filter));
+        eprintln!("{}", super::show::nothing_to_show(&scan, &args.filter));
         Ok(())
     } else {
         format::print(&render_table(&groups, args.by))
@@ -87,7 +97,7 @@ fn render_table(groups: &[Group], by: By) -> String {
                 (None, _) => maybe_number(None),
             };
             vec![
-                group::display_name(&g.group).to_string(),
+                terminal_safe(group::display_name(&g.group)).into_owned(),
                 g.calls.to_string(),
                 number(g.energy_mwh),
                 number(g.mean_energy_mwh),

@@ -75,9 +75,10 @@ pub fn malformed_log(dir: &Path) -> PathBuf {
     log
 }
 
-/// Asserts that `args` fail on a missing log with a message naming it, and on a malformed log
-/// with a message naming its file and line.
-pub fn fails_on_missing_and_malformed_logs(args: &[&str]) {
+/// Asserts that `args` fail on a missing log with a message naming it; that on a log with a
+/// malformed row they succeed, warning about the row by file and line; and that with
+/// `--strict` that row is an error naming its file and line. Returns the lenient run's output.
+pub fn fails_on_missing_logs_and_skips_malformed_rows(args: &[&str]) -> Output {
     let dir = tempfile::tempdir().expect("a temp dir");
     let missing = dir.path().join("no-such-log.csv");
     let missing_s = missing.to_string_lossy().into_owned();
@@ -95,14 +96,62 @@ pub fn fails_on_missing_and_malformed_logs(args: &[&str]) {
     let broken_s = broken.to_string_lossy().into_owned();
     let mut full: Vec<&str> = args.to_vec();
     full.extend(["--log", &broken_s]);
+    let lenient = run(&full);
+    assert!(
+        lenient.status.success(),
+        "{args:?} stopped at one malformed row: {}",
+        stderr(&lenient)
+    );
+    assert!(
+        stderr(&lenient).contains(&format!("{broken_s}:4: skipped a malformed row")),
+        "the warning names file:line: {}",
+        stderr(&lenient)
+    );
+
+    full.push("--strict");
     let out = run(&full);
     assert!(
         !out.status.success(),
-        "{args:?} on a malformed log succeeded"
+        "{args:?} --strict on a malformed log succeeded"
     );
     assert!(
-        stderr(&out).contains(&format!("{broken_s}:4:")),
+        stderr(&out).contains(&format!("{broken_s}:4: malformed row")),
         "the error names file:line: {}",
         stderr(&out)
     );
+    lenient
+}
+
+/// Runs `pgadget args...`, failing the test (and killing pgadget) if it has not ended after
+/// `limit`: for inputs that once made a command loop forever.
+#[cfg(target_os = "linux")]
+pub fn run_bounded(args: &[&str], limit: Duration) -> Output {
+    use pgadget_test_support::process::wait_or_kill;
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = pgadget()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the pgadget binary runs");
+    // Read the pipes on threads, so that a large output cannot block the child.
+    let mut out_pipe = child.stdout.take().expect("a stdout pipe");
+    let mut err_pipe = child.stderr.take().expect("a stderr pipe");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let status = wait_or_kill(&mut child, limit, &format!("pgadget {args:?}"));
+    Output {
+        status,
+        stdout: out_reader.join().expect("the stdout reader"),
+        stderr: err_reader.join().expect("the stderr reader"),
+    }
 }

@@ -317,7 +317,8 @@ impl Shared {
 
     fn open_log(&self) -> io::Result<OpenLog> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            files::create_private_dir_all(dir).map_err(|e| explain_dir_error(dir, e))?;
+            files::create_private_dir_all(dir)
+                .map_err(|e| super::explain_io_error(&self.path, e))?;
         }
         let opened = files::open_regular_append(&self.path)?;
         if let Some(mode) = files::open_to_others(&opened.meta) {
@@ -440,30 +441,6 @@ impl Shared {
             "a thousand names for it were taken already",
         ))
     }
-}
-
-/// Names the part of `dir` that is in the way when it cannot be created: "File exists" or
-/// "Not a directory" alone say neither which part nor why.
-fn explain_dir_error(dir: &Path, error: io::Error) -> io::Error {
-    if !matches!(
-        error.kind(),
-        io::ErrorKind::AlreadyExists | io::ErrorKind::NotADirectory
-    ) {
-        return error;
-    }
-    let blocker = dir
-        .ancestors()
-        .find(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir()));
-    let message = match blocker {
-        Some(b) if b == dir => format!("{} exists and is not a directory", dir.display()),
-        Some(b) => format!(
-            "{} is not a directory, so the directory {} cannot be created",
-            b.display(),
-            dir.display()
-        ),
-        None => return error,
-    };
-    io::Error::new(io::ErrorKind::NotADirectory, message)
 }
 
 /// The notice for a log that others may read or write (its mode is `mode`).

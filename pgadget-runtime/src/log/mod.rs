@@ -2,15 +2,16 @@
 
 pub mod append;
 mod backlog;
+mod paths;
 pub mod read;
 pub mod record;
 pub mod row_id;
-pub mod stream;
 
 pub use append::{AppendError, LogWriter, EXIT_WAIT, LOCK_WAIT};
 pub use backlog::{LONG_LOCK, MAX_DELAYED_ROWS};
-pub use read::{get_logged_data, read_log, LogContents, ReadError};
-pub use record::{Record, HEADER};
+pub use paths::explain_io_error;
+pub use read::{get_logged_data, read_log, Entry, LogContents, LogReader, ReadError, Skipped};
+pub use record::{Record, RecordRef, HEADER};
 
 use std::path::PathBuf;
 

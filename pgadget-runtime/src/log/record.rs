@@ -94,9 +94,10 @@ pub struct Record {
     /// What measured the row: `powercap`, `msr`, `powerlog`, `estimate`, with `+nvml` for GPUs.
     #[serde(rename = "Energy Source")]
     pub energy_source: String,
-    /// CPU time (user + system) the whole process used during the window.
+    /// CPU time (user + system) the whole process used during the window; `None` in rows of
+    /// logs written before pgadget had this column (PyPowerGadget's).
     #[serde(rename = "Process CPU Time (sec)")]
-    pub process_cpu_secs: f64,
+    pub process_cpu_secs: Option<f64>,
     /// `ok`, `panicked`, `cancelled`, or `exit N` for `pgadget run`.
     #[serde(rename = "Status")]
     pub status: String,
@@ -118,12 +119,25 @@ pub struct Record {
     pub host: String,
 }
 
+/// Package (or, without one, cores) + DRAM + GPU, in mWh: what CO2 is computed from.
+fn energy_sum(
+    package: Option<f64>,
+    cores: Option<f64>,
+    dram: Option<f64>,
+    gpu: Option<f64>,
+) -> f64 {
+    package.or(cores).unwrap_or(0.0) + dram.unwrap_or(0.0) + gpu.unwrap_or(0.0)
+}
+
 impl Record {
     /// The energy CO2 is computed from, in mWh: package (or, without one, cores) + DRAM + GPU.
     pub fn carbon_energy_mwh(&self) -> f64 {
-        self.package_mwh.or(self.cores_mwh).unwrap_or(0.0)
-            + self.dram_mwh.unwrap_or(0.0)
-            + self.gpu_mwh.unwrap_or(0.0)
+        energy_sum(
+            self.package_mwh,
+            self.cores_mwh,
+            self.dram_mwh,
+            self.gpu_mwh,
+        )
     }
 
     /// All measured energy of the row in mWh (the same sum CO2 is computed from).
@@ -141,6 +155,187 @@ impl Record {
             .from_writer(Vec::with_capacity(512));
         w.serialize(self)?;
         w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    }
+}
+
+/// One row of the log borrowed from where it was read (see [`crate::log::LogReader`]): the
+/// same columns as [`Record`], without allocating a `String` per cell. It serialises exactly as
+/// a [`Record`] with the same values does. Each field is the [`Record`] field of the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct RecordRef<'a> {
+    #[serde(rename = "Datetime")]
+    pub datetime: DateTime<FixedOffset>,
+    #[serde(rename = "User ID")]
+    pub user: &'a str,
+    #[serde(rename = "ISO")]
+    pub iso: &'a str,
+    #[serde(rename = "Country")]
+    pub country: &'a str,
+    #[serde(rename = "Platform")]
+    pub platform: &'a str,
+    #[serde(rename = "Project name")]
+    pub project: &'a str,
+    #[serde(rename = "Total Elapsed CPU Time (sec)")]
+    pub elapsed_secs: f64,
+    #[serde(rename = "Total Elapsed GPU Time (sec)")]
+    pub gpu_elapsed_secs: f64,
+    #[serde(rename = "Cumulative Package Energy (mWh)")]
+    pub package_mwh: Option<f64>,
+    #[serde(rename = "Cumulative IA Energy (mWh)")]
+    pub cores_mwh: Option<f64>,
+    #[serde(rename = "Cumulative GPU Energy (mWh)")]
+    pub gpu_mwh: Option<f64>,
+    #[serde(rename = "Cumulative DRAM Energy (mWh)")]
+    pub dram_mwh: Option<f64>,
+    #[serde(rename = "PUE")]
+    pub pue: f64,
+    #[serde(rename = "CO2 emitted (gCO2e)")]
+    pub co2_g: Option<f64>,
+    #[serde(rename = "Package")]
+    pub package: &'a str,
+    #[serde(rename = "Algorithm")]
+    pub algorithm: &'a str,
+    #[serde(rename = "Algorithm's parameters")]
+    pub algorithm_params: &'a str,
+    #[serde(rename = "Data type")]
+    pub data_type: &'a str,
+    #[serde(rename = "Data shape")]
+    pub data_shape: &'a str,
+    #[serde(rename = "Comment")]
+    pub comments: &'a str,
+    #[serde(rename = "Function")]
+    pub function: &'a str,
+    #[serde(rename = "Energy Source")]
+    pub energy_source: &'a str,
+    #[serde(rename = "Process CPU Time (sec)")]
+    pub process_cpu_secs: Option<f64>,
+    #[serde(rename = "Status")]
+    pub status: &'a str,
+    #[serde(rename = "Process CPU Share")]
+    pub cpu_share: Option<f64>,
+    #[serde(rename = "Energy Note")]
+    pub energy_note: &'a str,
+    #[serde(rename = "Row ID")]
+    pub row_id: &'a str,
+    #[serde(rename = "Host")]
+    pub host: &'a str,
+}
+
+impl RecordRef<'_> {
+    /// All measured energy of the row in mWh, as [`Record::total_mwh`].
+    pub fn total_mwh(&self) -> f64 {
+        energy_sum(
+            self.package_mwh,
+            self.cores_mwh,
+            self.dram_mwh,
+            self.gpu_mwh,
+        )
+    }
+
+    /// Copies this row into `record`, reusing its strings' memory: keeping the last N rows
+    /// of a log then allocates nothing per row.
+    pub fn copy_into(&self, record: &mut Record) {
+        let text = |to: &mut String, from: &str| {
+            to.clear();
+            to.push_str(from);
+        };
+        record.datetime = self.datetime;
+        text(&mut record.user, self.user);
+        text(&mut record.iso, self.iso);
+        text(&mut record.country, self.country);
+        text(&mut record.platform, self.platform);
+        text(&mut record.project, self.project);
+        record.elapsed_secs = self.elapsed_secs;
+        record.gpu_elapsed_secs = self.gpu_elapsed_secs;
+        record.package_mwh = self.package_mwh;
+        record.cores_mwh = self.cores_mwh;
+        record.gpu_mwh = self.gpu_mwh;
+        record.dram_mwh = self.dram_mwh;
+        record.pue = self.pue;
+        record.co2_g = self.co2_g;
+        text(&mut record.package, self.package);
+        text(&mut record.algorithm, self.algorithm);
+        text(&mut record.algorithm_params, self.algorithm_params);
+        text(&mut record.data_type, self.data_type);
+        text(&mut record.data_shape, self.data_shape);
+        text(&mut record.comments, self.comments);
+        text(&mut record.function, self.function);
+        text(&mut record.energy_source, self.energy_source);
+        record.process_cpu_secs = self.process_cpu_secs;
+        text(&mut record.status, self.status);
+        record.cpu_share = self.cpu_share;
+        text(&mut record.energy_note, self.energy_note);
+        text(&mut record.row_id, self.row_id);
+        text(&mut record.host, self.host);
+    }
+
+    /// An owned copy.
+    pub fn to_record(&self) -> Record {
+        Record {
+            datetime: self.datetime,
+            user: self.user.into(),
+            iso: self.iso.into(),
+            country: self.country.into(),
+            platform: self.platform.into(),
+            project: self.project.into(),
+            elapsed_secs: self.elapsed_secs,
+            gpu_elapsed_secs: self.gpu_elapsed_secs,
+            package_mwh: self.package_mwh,
+            cores_mwh: self.cores_mwh,
+            gpu_mwh: self.gpu_mwh,
+            dram_mwh: self.dram_mwh,
+            pue: self.pue,
+            co2_g: self.co2_g,
+            package: self.package.into(),
+            algorithm: self.algorithm.into(),
+            algorithm_params: self.algorithm_params.into(),
+            data_type: self.data_type.into(),
+            data_shape: self.data_shape.into(),
+            comments: self.comments.into(),
+            function: self.function.into(),
+            energy_source: self.energy_source.into(),
+            process_cpu_secs: self.process_cpu_secs,
+            status: self.status.into(),
+            cpu_share: self.cpu_share,
+            energy_note: self.energy_note.into(),
+            row_id: self.row_id.into(),
+            host: self.host.into(),
+        }
+    }
+}
+
+impl<'a> From<&'a Record> for RecordRef<'a> {
+    fn from(r: &'a Record) -> Self {
+        RecordRef {
+            datetime: r.datetime,
+            user: &r.user,
+            iso: &r.iso,
+            country: &r.country,
+            platform: &r.platform,
+            project: &r.project,
+            elapsed_secs: r.elapsed_secs,
+            gpu_elapsed_secs: r.gpu_elapsed_secs,
+            package_mwh: r.package_mwh,
+            cores_mwh: r.cores_mwh,
+            gpu_mwh: r.gpu_mwh,
+            dram_mwh: r.dram_mwh,
+            pue: r.pue,
+            co2_g: r.co2_g,
+            package: &r.package,
+            algorithm: &r.algorithm,
+            algorithm_params: &r.algorithm_params,
+            data_type: &r.data_type,
+            data_shape: &r.data_shape,
+            comments: &r.comments,
+            function: &r.function,
+            energy_source: &r.energy_source,
+            process_cpu_secs: r.process_cpu_secs,
+            status: &r.status,
+            cpu_share: r.cpu_share,
+            energy_note: &r.energy_note,
+            row_id: &r.row_id,
+            host: &r.host,
+        }
     }
 }
 
@@ -177,7 +372,7 @@ pub(crate) fn sample() -> Record {
         comments: "line one\nline two".into(),
         function: "demo::train".into(),
         energy_source: "powercap".into(),
-        process_cpu_secs: 1.4,
+        process_cpu_secs: Some(1.4),
         status: "ok".into(),
         cpu_share: Some(0.9),
         energy_note: String::new(),
@@ -211,6 +406,30 @@ mod tests {
         assert!(line.contains(",2.5,1.25,,0.5,1.58,"), "{line}");
         assert!(line.contains("\"line one\nline two\""));
         assert!(line.ends_with(",ok,0.9,,5b1f0c2e-93aa-8d41-8000-000000000007,lab-7\n"));
+    }
+
+    #[test]
+    fn a_borrowed_row_serialises_as_the_record_and_converts_back() {
+        let record = sample();
+        let borrowed = RecordRef::from(&record);
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        w.serialize(borrowed).unwrap();
+        assert_eq!(w.into_inner().unwrap(), record.to_csv_line().unwrap());
+        assert_eq!(
+            serde_json::to_value(borrowed).unwrap(),
+            serde_json::to_value(&record).unwrap()
+        );
+        assert_eq!(borrowed.to_record(), record);
+        let mut other = Record {
+            project: "a much longer project name than iris".into(),
+            gpu_mwh: Some(1.0),
+            ..record.clone()
+        };
+        borrowed.copy_into(&mut other);
+        assert_eq!(other, record);
+        assert_eq!(borrowed.total_mwh(), record.total_mwh());
     }
 
     #[test]

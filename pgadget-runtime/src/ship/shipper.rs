@@ -14,10 +14,8 @@
 
 use super::postgres::{Database, DbError, FailureKind, Target, BATCH_ROWS};
 use super::EXIT_WAIT;
-use crate::log::stream::for_each_record;
-use crate::log::Record;
+use crate::log::{Entry, LogReader, Record};
 use std::collections::VecDeque;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -238,31 +236,31 @@ impl Shipper {
     fn catch_up(&self, db: &mut Database) -> Result<(), DbError> {
         let ours = crate::log::row_id::process_prefix();
         let mut batch: Vec<Record> = Vec::with_capacity(BATCH_ROWS);
-        let mut failure = None;
-        let read = for_each_record(&self.log, |record| {
-            if !record.row_id.starts_with(&ours) {
-                return ControlFlow::Continue(());
-            }
-            batch.push(record);
-            if batch.len() == BATCH_ROWS {
-                if let Err(e) = db.insert_or_isolate(&batch.iter().collect::<Vec<_>>()) {
-                    failure = Some(e);
-                    return ControlFlow::Break(());
+        let read = LogReader::open(&self.log).and_then(|mut reader| {
+            while let Some(entry) = reader.next_entry()? {
+                // Rows of other processes, and rows that cannot be read, are not ours to ship.
+                let Entry::Row(row) = entry else { continue };
+                if !row.row_id.starts_with(&ours) {
+                    continue;
                 }
-                batch.clear();
+                batch.push(row.to_record());
+                if batch.len() == BATCH_ROWS {
+                    if let Err(e) = db.insert_or_isolate(&batch.iter().collect::<Vec<_>>()) {
+                        return Ok(Err(e));
+                    }
+                    batch.clear();
+                }
             }
-            ControlFlow::Continue(())
+            Ok(Ok(()))
         });
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        db.insert_or_isolate(&batch.iter().collect::<Vec<_>>())?;
-        if let Err(e) = read {
-            crate::report_once(&format!(
+        match read {
+            Ok(shipped) => shipped?,
+            Err(e) => crate::report_once(&format!(
                 "rows that waited too long for PostgreSQL were to be shipped from the CSV log, \
                  but it cannot be read ({e}); `pgadget push` uploads them once it can."
-            ));
+            )),
         }
+        db.insert_or_isolate(&batch.iter().collect::<Vec<_>>())?;
         Ok(())
     }
 
