@@ -84,10 +84,12 @@ fn push(log: &Path, url: &str) -> String {
 }
 
 #[test]
+#[cfg_attr(
+    not(pgadget_test_postgresql),
+    ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+)]
 fn push_uploads_what_the_table_lacks_and_is_idempotent() {
-    let Some(pg) = PgServer::start("push_uploads_what_the_table_lacks_and_is_idempotent") else {
-        return;
-    };
+    let pg = PgServer::start("push_uploads_what_the_table_lacks_and_is_idempotent");
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first.csv");
     let whole = dir.path().join("whole.csv");
@@ -122,11 +124,12 @@ fn push_uploads_what_the_table_lacks_and_is_idempotent() {
 }
 
 #[test]
+#[cfg_attr(
+    not(pgadget_test_postgresql),
+    ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+)]
 fn show_summary_and_plot_read_the_table_as_they_read_the_log() {
-    let Some(pg) = PgServer::start("show_summary_and_plot_read_the_table_as_they_read_the_log")
-    else {
-        return;
-    };
+    let pg = PgServer::start("show_summary_and_plot_read_the_table_as_they_read_the_log");
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("team.csv");
     team_log(&log, 0..12);
@@ -201,12 +204,12 @@ fn show_summary_and_plot_read_the_table_as_they_read_the_log() {
 }
 
 #[test]
+#[cfg_attr(
+    not(pgadget_test_postgresql),
+    ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+)]
 fn an_empty_or_missing_table_and_an_unreachable_database_are_explained() {
-    let Some(pg) =
-        PgServer::start("an_empty_or_missing_table_and_an_unreachable_database_are_explained")
-    else {
-        return;
-    };
+    let pg = PgServer::start("an_empty_or_missing_table_and_an_unreachable_database_are_explained");
     let url = pg.url();
     let out = run(&["show", "--database-url", &url]);
     assert!(!out.status.success());

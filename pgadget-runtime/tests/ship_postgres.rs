@@ -60,14 +60,16 @@ mod without_postgres {
 #[cfg(feature = "postgres")]
 mod with_postgres {
     use pgadget_runtime::read_log;
+    use pgadget_runtime::ship::EXIT_WAIT;
     use pgadget_test_support::child::{child_var, ChildTest};
     use pgadget_test_support::engines::wait_for;
+    use pgadget_test_support::http::{Reply, Server};
     use pgadget_test_support::meter::{env_meter, make_calls};
     use pgadget_test_support::pg::{PgServer, PASSWORD};
     use pgadget_test_support::{stderr, stdout};
     use std::path::{Path, PathBuf};
     use std::process::Child;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     const THREADS: &str = "PGADGET_TEST_THREADS";
     const CALLS: &str = "PGADGET_TEST_CALLS";
@@ -162,12 +164,12 @@ mod with_postgres {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn four_processes_of_two_threads_ship_exactly_the_rows_of_the_csv() {
-        let Some(pg) =
-            PgServer::start("four_processes_of_two_threads_ship_exactly_the_rows_of_the_csv")
-        else {
-            return;
-        };
+        let pg = PgServer::start("four_processes_of_two_threads_ship_exactly_the_rows_of_the_csv");
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         let children: Vec<Child> = (0..4)
@@ -202,12 +204,42 @@ mod with_postgres {
     }
 
     #[test]
+    fn a_database_that_never_answers_costs_no_row_and_the_exit_stays_bounded() {
+        // Accepts the connection, reads what it is sent and never answers: a server that hangs.
+        let silent = Server::start(Reply::Silent);
+        let port = silent.url().trim_start_matches("http://127.0.0.1:");
+        let port = port.trim_end_matches("/json");
+        let url = format!("postgres://pgadget:{PASSWORD}@127.0.0.1:{port}/pgadget");
+        let dir = tempfile::tempdir().unwrap();
+        let log = log_in(&dir);
+        let started = Instant::now();
+        let (_, err) = finish(child(&url, &log, 2, 200).spawn_piped());
+        // The exit waits for the shipper at most EXIT_WAIT; the rest is the test harness.
+        assert!(
+            started.elapsed() < EXIT_WAIT + Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(silent.connections() >= 1, "no connection was attempted");
+        assert_eq!(csv_ids(&log).len(), 400, "the CSV log is complete");
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with("pgadget:")).collect();
+        assert_eq!(said.len(), 1, "{err}");
+        assert!(
+            said[0].contains("400 rows were not shipped")
+                && said[0].contains(&format!("no answer within {} s", EXIT_WAIT.as_secs()))
+                && said[0].contains("pgadget push --log"),
+            "{err}"
+        );
+        assert!(!err.contains(PASSWORD), "{err}");
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn rows_made_while_the_database_is_down_arrive_when_it_comes_up() {
-        let Some(pg) =
-            PgServer::start("rows_made_while_the_database_is_down_arrive_when_it_comes_up")
-        else {
-            return;
-        };
+        let pg = PgServer::start("rows_made_while_the_database_is_down_arrive_when_it_comes_up");
         pg.stop();
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
@@ -237,12 +269,12 @@ mod with_postgres {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn a_database_killed_in_the_middle_loses_and_duplicates_nothing() {
-        let Some(pg) =
-            PgServer::start("a_database_killed_in_the_middle_loses_and_duplicates_nothing")
-        else {
-            return;
-        };
+        let pg = PgServer::start("a_database_killed_in_the_middle_loses_and_duplicates_nothing");
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         let stop = dir.path().join("stop");
@@ -269,12 +301,12 @@ mod with_postgres {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn a_wrong_password_keeps_the_csv_complete_and_says_what_to_fix() {
-        let Some(pg) =
-            PgServer::start("a_wrong_password_keeps_the_csv_complete_and_says_what_to_fix")
-        else {
-            return;
-        };
+        let pg = PgServer::start("a_wrong_password_keeps_the_csv_complete_and_says_what_to_fix");
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         let wrong = "not-the-password-42";
@@ -307,12 +339,12 @@ mod with_postgres {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn a_user_without_the_insert_privilege_is_told_which_privilege() {
-        let Some(pg) =
-            PgServer::start("a_user_without_the_insert_privilege_is_told_which_privilege")
-        else {
-            return;
-        };
+        let pg = PgServer::start("a_user_without_the_insert_privilege_is_told_which_privilege");
         let dir = tempfile::tempdir().unwrap();
         let log = log_in(&dir);
         // A first run creates the table as its owner; the second user may only connect.

@@ -14,14 +14,16 @@ fn totals_for_prometheus() {}
 #[cfg(feature = "prometheus")]
 mod with_prometheus {
     use pgadget_runtime::read_log;
+    use pgadget_runtime::ship::{EXIT_WAIT, PUSH_EVERY};
     use pgadget_test_support::child::{child_var, ChildTest};
     use pgadget_test_support::engines::{free_port, wait_for};
+    use pgadget_test_support::http::{Reply, Server};
     use pgadget_test_support::meter::{env_meter, make_calls};
     use pgadget_test_support::prometheus::{sum_series, Prometheus, Pushgateway};
     use pgadget_test_support::{stderr, stdout};
     use std::path::Path;
     use std::process::{Child, Output};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     const THREADS: &str = "PGADGET_TEST_THREADS";
     const CALLS: &str = "PGADGET_TEST_CALLS";
@@ -65,17 +67,19 @@ mod with_prometheus {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_prometheus),
+        ignore = "needs Prometheus: install the Debian package prometheus (.ci/run does)"
+    )]
     fn prometheus_counts_every_call_made() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("power_logs.csv");
         let stop = dir.path().join("stop");
         let addr = format!("127.0.0.1:{}", free_port());
-        let Some(prometheus) = Prometheus::start(
+        let prometheus = Prometheus::start(
             "prometheus_counts_every_call_made",
             std::slice::from_ref(&addr),
-        ) else {
-            return;
-        };
+        );
         let running: Child = child(&log, 2, 617)
             .env("PGADGET_METRICS_ADDR", &addr)
             .env(STOP_FILE, &stop)
@@ -117,12 +121,13 @@ mod with_prometheus {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_pushgateway),
+        ignore = "needs a Pushgateway: install the Debian package prometheus-pushgateway (.ci/run does)"
+    )]
     fn the_pushgateway_holds_the_totals_after_the_program_exits() {
-        let Some(gateway) =
-            Pushgateway::start("the_pushgateway_holds_the_totals_after_the_program_exits")
-        else {
-            return;
-        };
+        let gateway =
+            Pushgateway::start("the_pushgateway_holds_the_totals_after_the_program_exits");
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("power_logs.csv");
         // A batch job shorter than the 15 s between pushes: only the push at exit has it all.
@@ -152,6 +157,77 @@ mod with_prometheus {
             text.contains("# TYPE pgadget_calls_total counter"),
             "{text}"
         );
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(pgadget_test_pushgateway),
+        ignore = "needs a Pushgateway: install the Debian package prometheus-pushgateway (.ci/run does)"
+    )]
+    fn a_long_running_program_pushes_its_totals_every_15_s() {
+        let gateway = Pushgateway::start("a_long_running_program_pushes_its_totals_every_15_s");
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("power_logs.csv");
+        let stop = dir.path().join("stop");
+        let running = child(&log, 2, 60)
+            .env("PGADGET_PUSHGATEWAY_URL", gateway.url())
+            .env(STOP_FILE, &stop)
+            .spawn_piped();
+        let calls = |text: &str| sum_series(text, "pgadget_calls_total", &[r#"job="pgadget""#]);
+        // The calls are made at once; the program then waits: only a periodic push can bring
+        // the totals to the gateway while it lives.
+        let text = gateway.metrics();
+        assert_eq!(calls(&text), None, "pushed before {PUSH_EVERY:?}:\n{text}");
+        let pushed = (|| {
+            let end = Instant::now() + PUSH_EVERY + Duration::from_secs(15);
+            while Instant::now() < end {
+                let text = gateway.metrics();
+                if let Some(n) = calls(&text) {
+                    return Some((n, text));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            None
+        })();
+        std::fs::write(&stop, "").unwrap();
+        let (_, err) = passed(running.wait_with_output().unwrap());
+        let (n, text) = pushed.unwrap_or_else(|| {
+            panic!("nothing pushed while the program ran {PUSH_EVERY:?} and more;\n{err}")
+        });
+        assert_eq!(n, 120.0, "{text}");
+        assert!(!err.contains("pgadget:"), "{err}");
+    }
+
+    #[test]
+    fn a_gateway_that_never_answers_is_one_message_and_the_exit_stays_bounded() {
+        // Accepts the connection, reads the push and never answers.
+        let silent = Server::start(Reply::Silent);
+        let url = silent.url().trim_end_matches("/json").to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("power_logs.csv");
+        let started = Instant::now();
+        let (_, err) = passed(
+            child(&log, 2, 50)
+                .env("PGADGET_PUSHGATEWAY_URL", &url)
+                .output(),
+        );
+        // The exit waits for the last push at most EXIT_WAIT; the rest is the test harness.
+        assert!(
+            started.elapsed() < EXIT_WAIT + Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(silent.connections() >= 1, "the push was not attempted");
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with("pgadget:")).collect();
+        assert_eq!(said.len(), 1, "{err}");
+        assert!(
+            said[0].contains(&format!(
+                "cannot push the totals to the Pushgateway at {url}"
+            )) && said[0].contains("no answer within")
+                && said[0].contains("the program goes on"),
+            "{err}"
+        );
+        assert_eq!(rows(&log).len(), 100);
     }
 
     #[test]

@@ -6,32 +6,35 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Whether this is a CI run (`CI=true`), where a missing server is a failure.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// `program` if it exists. Otherwise, in CI, the test fails naming the Debian package to
-/// install; elsewhere it prints a message that is hard to miss (straight to the terminal,
-/// past the test harness's capture) and the caller returns: a developer without the server
-/// can still run the other tests.
-pub fn require(test: &str, program: &Path, package: &str) -> Option<PathBuf> {
-    if program.is_file() {
-        return Some(program.to_path_buf());
-    }
-    let message = format!(
-        "{} is not installed: install the Debian package `{package}` (apt-get install \
+/// `program`, which the test needs. A test that needs a server is `#[ignore]`d where it is not
+/// installed (the build scripts of `pgadget-runtime` and `pgadget-cli` look, and set
+/// `pgadget_test_postgresql`, `pgadget_test_prometheus`, `pgadget_test_pushgateway`); one
+/// that runs anyway (in CI, or with `--include-ignored`) fails here naming the Debian package.
+pub fn require(test: &str, program: &Path, package: &str) -> PathBuf {
+    assert!(
+        program.is_file(),
+        "{test}: {} is not installed: install the Debian package `{package}` (apt-get install \
          {package}; .ci/run does it) to run this test",
         program.display()
     );
-    assert!(!in_ci(), "{test}: {message}");
+    program.to_path_buf()
+}
+
+/// Whether `program` is installed; otherwise says, straight to the terminal (past any
+/// capture), that `what` is skipped and which Debian package to install. For benchmarks,
+/// which have no `#[ignore]`.
+pub fn installed_or_say(what: &str, program: &Path, package: &str) -> bool {
+    if program.is_file() {
+        return true;
+    }
     let bar = "=".repeat(78);
-    // Written to the file descriptor, not through eprintln!, which the harness captures.
     let _ = writeln!(
         std::io::stderr(),
-        "\n{bar}\nSKIPPED {test}: {message}.\n{bar}\n"
+        "\n{bar}\nSKIPPED {what}: {} is not installed: install the Debian package \
+         `{package}` (apt-get install {package}).\n{bar}\n",
+        program.display()
     );
-    None
+    false
 }
 
 /// A loopback port no one listens on right now.

@@ -2,7 +2,7 @@
 //! temp dir, listening on a free loopback port, run as the unprivileged `postgres` user (or
 //! `nobody`) since the tests run as root and PostgreSQL refuses root.
 
-use crate::engines::{free_port, require};
+use crate::engines::{free_port, installed_or_say, require};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -57,21 +57,23 @@ fn account(name: &str) -> Option<(u32, u32)> {
 
 impl PgServer {
     /// Creates a cluster and starts it, with the role [`USER`] owning the database
-    /// [`DATABASE`]. `None` (after a message impossible to miss) when PostgreSQL is not
-    /// installed, outside CI; in CI that is a failure.
-    pub fn start(test: &str) -> Option<PgServer> {
+    /// [`DATABASE`]. Fails, naming the package to install, when PostgreSQL is not installed
+    /// (tests that call this are `#[ignore]`d then, see [`crate::engines::require`]).
+    pub fn start(test: &str) -> PgServer {
         Self::start_with(test, false)
     }
 
     /// Like [`PgServer::start`], with PostgreSQL's default durability (`fsync` on), as a
-    /// production server has it: for benchmarks.
-    pub fn start_durable(test: &str) -> Option<PgServer> {
-        Self::start_with(test, true)
+    /// production server has it: for benchmarks. `None`, after a message impossible to miss,
+    /// when PostgreSQL is not installed.
+    pub fn start_durable(what: &str) -> Option<PgServer> {
+        installed_or_say(what, &bin_dir().join("initdb"), "postgresql")
+            .then(|| Self::start_with(what, true))
     }
 
-    fn start_with(test: &str, durable: bool) -> Option<PgServer> {
+    fn start_with(test: &str, durable: bool) -> PgServer {
         let bin = bin_dir();
-        require(test, &bin.join("initdb"), "postgresql")?;
+        require(test, &bin.join("initdb"), "postgresql");
         let (uid, gid) = account("postgres").unwrap_or((crate::user::NOBODY, crate::user::NOBODY));
         let dir = tempfile::Builder::new()
             .prefix("pgadget-pg-")
@@ -111,7 +113,7 @@ impl PgServer {
         admin
             .batch_execute(&format!("CREATE DATABASE {DATABASE} OWNER {USER}"))
             .expect("create the test database");
-        Some(server)
+        server
     }
 
     fn data(&self) -> PathBuf {

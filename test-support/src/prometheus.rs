@@ -53,10 +53,10 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts Prometheus. `None` (after a message impossible to miss) when it is not
-    /// installed, outside CI; in CI that is a failure.
-    pub fn start(test: &str, targets: &[String]) -> Option<Prometheus> {
-        let program = require(test, Path::new(PROMETHEUS), "prometheus")?;
+    /// Starts Prometheus. Fails, naming the package to install, when it is not installed
+    /// (tests that call this are `#[ignore]`d then, see [`crate::engines::require`]).
+    pub fn start(test: &str, targets: &[String]) -> Prometheus {
+        let program = require(test, Path::new(PROMETHEUS), "prometheus");
         let dir = tempfile::tempdir().expect("a temp dir for Prometheus");
         let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
         let config = format!(
@@ -73,9 +73,9 @@ impl Prometheus {
             format!("--storage.tsdb.path={}", dir.path().join("data").display()),
             format!("--web.listen-address=127.0.0.1:{port}"),
         ];
-        Some(Prometheus {
+        Prometheus {
             server: spawn(&program, &args, dir, port, "Prometheus"),
-        })
+        }
     }
 
     /// The values of an instant query, through Prometheus's HTTP API
@@ -113,16 +113,16 @@ pub struct Pushgateway {
 }
 
 impl Pushgateway {
-    /// Starts a Pushgateway. `None` (after a message impossible to miss) when it is not
-    /// installed, outside CI; in CI that is a failure.
-    pub fn start(test: &str) -> Option<Pushgateway> {
-        let program = require(test, Path::new(PUSHGATEWAY), "prometheus-pushgateway")?;
+    /// Starts a Pushgateway. Fails, naming the package to install, when it is not installed
+    /// (tests that call this are `#[ignore]`d then, see [`crate::engines::require`]).
+    pub fn start(test: &str) -> Pushgateway {
+        let program = require(test, Path::new(PUSHGATEWAY), "prometheus-pushgateway");
         let dir = tempfile::tempdir().expect("a temp dir for the Pushgateway");
         let port = free_port();
         let args = vec![format!("--web.listen-address=127.0.0.1:{port}")];
-        Some(Pushgateway {
+        Pushgateway {
             server: spawn(&program, &args, dir, port, "the Pushgateway"),
-        })
+        }
     }
 
     /// Its URL, for `PGADGET_PUSHGATEWAY_URL`.

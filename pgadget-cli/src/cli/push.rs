@@ -4,11 +4,11 @@
 //! same log twice, or a log whose rows were shipped already, adds nothing twice.
 
 use super::database::{failure, target};
+use super::filter::explain;
+use super::format::terminal_safe_lines;
 use super::CliError;
 use clap::Args;
 use pgadget_runtime::config;
-use super::filter::explain;
-use super::format::terminal_safe_lines;
 use pgadget_runtime::log::{self, Entry, LogReader, Record};
 use pgadget_runtime::ship::postgres::{Database, BATCH_ROWS, TABLE};
 use std::path::PathBuf;

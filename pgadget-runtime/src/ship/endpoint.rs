@@ -16,8 +16,9 @@ pub(crate) const TICK: Duration = Duration::from_millis(100);
 /// How often the totals are pushed to a Pushgateway (and once more at exit).
 pub const PUSH_EVERY: Duration = Duration::from_secs(15);
 
-/// How long one push may take.
-const PUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one push may take: less than the exit's bound ([`super::EXIT_WAIT`]), so that a
+/// gateway that does not answer is told by the push's own message, not by the exit giving up.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Each critical section leaves its data consistent at every step.
@@ -261,10 +262,13 @@ pub(crate) fn wait_for_exit(deadline: Instant) {
         let now = Instant::now();
         if now >= deadline {
             pushes.abandoned = true;
-            eprintln!(
-                "pgadget: the last push of the totals to the Pushgateway did not finish before \
-                 the process exited; the gateway holds the previous push."
-            );
+            // A gateway that fails was named when it began to: one message per failure.
+            if pushes.gateways.iter().any(|g| !g.failing) {
+                eprintln!(
+                    "pgadget: the last push of the totals to the Pushgateway did not finish \
+                     before the process exited; the gateway holds the previous push."
+                );
+            }
             return;
         }
         pushes = SETTLED

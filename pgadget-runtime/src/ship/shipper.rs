@@ -446,11 +446,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn rows_beyond_the_memory_bound_are_shipped_from_the_log() {
-        let Some(pg) = PgServer::start("rows_beyond_the_memory_bound_are_shipped_from_the_log")
-        else {
-            return;
-        };
+        let pg = PgServer::start("rows_beyond_the_memory_bound_are_shipped_from_the_log");
         pg.stop();
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("power_logs.csv");
@@ -480,12 +481,12 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
     fn a_row_the_database_cannot_store_does_not_hold_back_the_others() {
-        let Some(pg) =
-            PgServer::start("a_row_the_database_cannot_store_does_not_hold_back_the_others")
-        else {
-            return;
-        };
+        let pg = PgServer::start("a_row_the_database_cannot_store_does_not_hold_back_the_others");
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("power_logs.csv");
         let shipper = shipper(&pg, &log, MAX_WAITING);
