@@ -85,8 +85,9 @@ pub enum OpenLog {
         /// Whether it is a regular file.
         regular: bool,
     },
-    /// The table, read through a connection of its own for each pass.
-    Table(Target),
+    /// The table, read through a connection of its own for each pass (boxed: a parsed
+    /// connection string is large, and a log is the common case).
+    Table(Box<Target>),
 }
 
 impl OpenLog {
@@ -133,7 +134,7 @@ impl LogFilter {
     /// pass).
     pub fn open(&self) -> Result<OpenLog, CliError> {
         if let Some(url) = self.database_url() {
-            return Ok(OpenLog::Table(database::target(&url)?));
+            return Ok(OpenLog::Table(Box::new(database::target(&url)?)));
         }
         let path = self.path();
         let file = open_log_file(&path).map_err(|e| explain(e, &path))?;
