@@ -298,6 +298,13 @@ mod with_postgres {
         );
         assert_same_rows(&pg, &log, 3000);
         assert!(err.contains("takes rows again"), "{err}");
+        // One outage: each thing is said once, however many rows and attempts it touched.
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with("pgadget:")).collect();
+        let mut distinct = said.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), said.len(), "a message repeats:\n{err}");
+        assert!(said.len() <= 3, "{err}");
     }
 
     #[test]
