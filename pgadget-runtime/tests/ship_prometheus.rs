@@ -11,6 +11,44 @@
 #[ignore = "needs the `prometheus` feature: cargo test --workspace, or -p pgadget-runtime --features prometheus"]
 fn totals_for_prometheus() {}
 
+#[cfg(not(feature = "prometheus"))]
+mod without_prometheus {
+    use pgadget_test_support::child::{child_var, ChildTest};
+    use pgadget_test_support::meter::{env_meter, make_calls};
+    use pgadget_test_support::stderr;
+
+    #[test]
+    #[ignore = "run as a child process by metrics_settings_in_the_environment_are_one_message"]
+    fn child_with_metrics_settings() {
+        child_var("PGADGET_LOG");
+        make_calls(&env_meter(), 2, 5, std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn metrics_settings_in_the_environment_are_one_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("power_logs.csv");
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let out = ChildTest::new("without_prometheus::child_with_metrics_settings")
+            .env("PGADGET_LOG", &log)
+            .env(
+                "PGADGET_METRICS_ADDR",
+                taken.local_addr().unwrap().to_string(),
+            )
+            .env("PGADGET_PUSHGATEWAY_URL", "http://127.0.0.1:1")
+            .run();
+        let err = stderr(&out);
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with("pgadget:")).collect();
+        assert_eq!(said.len(), 1, "{err}");
+        assert!(
+            said[0].contains("no `prometheus` feature: no metrics are served or pushed"),
+            "{err}"
+        );
+        // The program went on: every call was logged.
+        assert_eq!(pgadget_runtime::read_log(&log).unwrap().records.len(), 10);
+    }
+}
+
 #[cfg(feature = "prometheus")]
 mod with_prometheus {
     use pgadget_runtime::read_log;
