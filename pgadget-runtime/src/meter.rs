@@ -497,13 +497,13 @@ impl State {
         let meter = self.meter.clone();
         let record = self.record();
         let inner = &meter.inner;
-        inner.log.append_or_report(&record);
+        let in_log = inner.log.append_or_report(&record);
         if !inner.shipping.is_on() {
             return keep.then_some(record);
         }
         // Only `finish` pays for a copy; a dropped guard hands its row over as it is.
         let kept = keep.then(|| record.clone());
-        inner.shipping.ship(Arc::new(record));
+        inner.shipping.ship(Arc::new(record), in_log);
         kept
     }
 

@@ -143,19 +143,20 @@ impl Shipping {
         on
     }
 
-    /// Hands a row, already in the CSV log, to every sink. Never waits on any of them.
+    /// Hands a row to every sink; `in_log` says whether the CSV log holds it already (it may
+    /// be delayed, or lost). Never waits on any of them.
     #[inline]
-    pub fn ship(&self, row: Arc<Record>) {
+    pub fn ship(&self, row: Arc<Record>, in_log: bool) {
         #[cfg(feature = "postgres")]
         if let Some(database) = &self.database {
-            database.hand_over(Arc::clone(&row));
+            database.hand_over(Arc::clone(&row), in_log);
         }
         #[cfg(feature = "prometheus")]
         if let Some(metrics) = self.metrics {
             metrics.hand_over(row);
         }
         #[cfg(not(any(feature = "postgres", feature = "prometheus")))]
-        drop(row);
+        let _ = (row, in_log);
     }
 }
 

@@ -120,10 +120,22 @@ impl Shipper {
         }
     }
 
-    /// Hands a row over. Never waits for the database.
+    /// Hands a row over; `in_log` says whether the CSV log holds it already. Never waits for
+    /// the database.
+    ///
+    /// Beyond the bound, a row the log holds is left to the log. One the log does not hold
+    /// yet (its write is delayed behind another process's lock, or failed) is kept in memory
+    /// all the same, up to [`MAX_DELAYED_ROWS`](crate::log::MAX_DELAYED_ROWS) more: the pass
+    /// over the log could miss it.
     #[inline]
-    pub fn hand_over(&self, row: Arc<Record>) {
-        if self.waiting.load(Ordering::Relaxed) >= self.bound {
+    pub fn hand_over(&self, row: Arc<Record>, in_log: bool) {
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        let bound = if in_log {
+            self.bound
+        } else {
+            self.bound + crate::log::MAX_DELAYED_ROWS
+        };
+        if waiting >= bound {
             self.spilled.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -469,7 +481,7 @@ mod tests {
             r.comments = format!("row {i}");
             writer.append(&r).unwrap();
             ours.push(r.row_id.clone());
-            shipper.hand_over(Arc::new(r));
+            shipper.hand_over(Arc::new(r), true);
         }
         assert_eq!(shipper.waiting.load(Ordering::Relaxed), 10);
         assert_eq!(shipper.spilled.load(Ordering::Relaxed), 40);
@@ -477,6 +489,36 @@ mod tests {
         wait_for_count(&pg, 50);
         ours.sort();
         assert_eq!(pg.row_ids(), ours);
+        assert!(shipper.drained(Duration::from_secs(5)));
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(pgadget_test_postgresql),
+        ignore = "needs PostgreSQL: install the Debian package postgresql (.ci/run does)"
+    )]
+    fn rows_the_log_does_not_hold_yet_stay_in_memory_beyond_the_bound() {
+        let pg = PgServer::start("rows_the_log_does_not_hold_yet_stay_in_memory_beyond_the_bound");
+        pg.stop();
+        let dir = tempfile::tempdir().unwrap();
+        // As when another process holds the log's lock: the rows are not in the log (yet), so
+        // the pass over the log that ships spilled rows would not find them.
+        let log = dir.path().join("power_logs.csv");
+        LogWriter::new(&log).append(&sample()).unwrap();
+        let shipper = shipper(&pg, &log, 10);
+        let mut ids = Vec::new();
+        for i in 0..30 {
+            let mut r = sample();
+            r.row_id = row_id::next();
+            r.comments = format!("row {i}");
+            ids.push(r.row_id.clone());
+            shipper.hand_over(Arc::new(r), false);
+        }
+        assert_eq!(shipper.spilled.load(Ordering::Relaxed), 0);
+        pg.start_again();
+        wait_for_count(&pg, 30);
+        ids.sort();
+        assert_eq!(pg.row_ids(), ids);
         assert!(shipper.drained(Duration::from_secs(5)));
     }
 
@@ -499,7 +541,7 @@ mod tests {
             } else {
                 format!("row {i}")
             };
-            shipper.hand_over(Arc::new(r));
+            shipper.hand_over(Arc::new(r), true);
         }
         wait_for_count(&pg, 4);
         assert!(shipper.drained(Duration::from_secs(5)));
