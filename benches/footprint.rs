@@ -47,10 +47,11 @@ fn powercap_meter(root: &Path, log: &Path) -> PowerMeter {
 const ROWS_BETWEEN_TRUNCATIONS: u64 = 100_000;
 
 // Intel's package range (262 143 J): the sampler reads every 60 s (its longest period).
-// AMD Zen's package range (65 532 J): every 33 s, the shortest period real RAPL ranges give.
+// AMD Zen's package range (65 532 J): every 16 s, the shortest period real RAPL ranges give.
 use pgadget_test_support::powercap::{AMD_RANGE_UJ, INTEL_RANGE_UJ};
-/// A range the sampler must read every 100 ms (at its 1000 W bound), to time its wake-ups.
-const FAST_RANGE_UJ: u64 = 200_000_000;
+/// A range the sampler must read every 100 ms (a quarter of it at its 1000 W bound), to time
+/// its wake-ups.
+const FAST_RANGE_UJ: u64 = 400_000_000;
 
 fn main() {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -87,7 +88,7 @@ fn main() {
     );
     drop(meter);
 
-    // The sampler: its real period (33-60 s) is too long to time a few wake-ups in a bench, so
+    // The sampler: its real period (16-60 s) is too long to time a few wake-ups in a bench, so
     // it is timed at a 100 ms period, and the cost per wake-up is scaled to the real periods.
     // The main thread sleeps meanwhile, so the process's CPU time is the sampler's.
     let root = dir.path().join("fast");

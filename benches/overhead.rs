@@ -46,6 +46,14 @@ fn msr_dir() -> PathBuf {
     dir
 }
 
+/// Points `env` at the powercap tree `root` of an Intel machine (whatever this machine's CPU):
+/// its `core` zones are read, as the floor reads them.
+fn intel(env: &mut EnvConfig, root: &Path) {
+    let simulated = pgadget_test_support::meter::powercap_env(root);
+    env.powercap_root = simulated.powercap_root;
+    env.cpuinfo = simulated.cpuinfo;
+}
+
 fn meter(name: &str, env: EnvConfig) -> PowerMeter {
     PowerMeter::builder()
         .environment(env)
@@ -87,10 +95,7 @@ fn estimate(bencher: divan::Bencher) {
 #[divan::bench(args = [1, 2], sample_count = SAMPLES)]
 fn powercap(bencher: divan::Bencher, sockets: usize) {
     let root = powercap_tree(sockets);
-    measured_empty_call(
-        bencher,
-        source_meter("powercap", |env| env.powercap_root = Some(root)),
-    );
+    measured_empty_call(bencher, source_meter("powercap", |env| intel(env, &root)));
 }
 
 #[divan::bench(sample_count = SAMPLES)]
@@ -146,9 +151,7 @@ fn floor_powercap(bencher: divan::Bencher, sockets: usize) {
         files.push(File::open(pkg.join(format!("intel-rapl:{s}:0/energy_uj"))).unwrap());
         files.push(File::open(pkg.join(format!("intel-rapl:{s}:1/energy_uj"))).unwrap());
     }
-    let row = typical_row(&source_meter("powercap", |env| {
-        env.powercap_root = Some(root)
-    }));
+    let row = typical_row(&source_meter("powercap", |env| intel(env, &root)));
     floor_bench(bencher, files, "floor-powercap", row);
 }
 

@@ -55,6 +55,12 @@ pub const SOURCES: &str = "PGADGET_SOURCES";
 pub const POWERCAP_ROOT: &str = "PGADGET_POWERCAP_ROOT";
 /// The directory holding `N/msr` (`PGADGET_MSR_DIR`).
 pub const MSR_DIR: &str = "PGADGET_MSR_DIR";
+/// The file describing the CPUs, for their vendor and model (`PGADGET_CPUINFO`; default
+/// `/proc/cpuinfo`).
+pub const CPUINFO: &str = "PGADGET_CPUINFO";
+/// The directory holding `cpuN/topology/` (`PGADGET_CPU_TOPOLOGY`; default
+/// `/sys/devices/system/cpu`).
+pub const CPU_TOPOLOGY: &str = "PGADGET_CPU_TOPOLOGY";
 /// The NVML library (`PGADGET_NVML_LIB`).
 pub const NVML_LIB: &str = "PGADGET_NVML_LIB";
 /// The geolocation URL (`PGADGET_GEO_URL`).
@@ -91,6 +97,8 @@ pub struct EnvConfig {
     pub sources: Option<Vec<String>>,
     pub powercap_root: Option<PathBuf>,
     pub msr_dir: Option<PathBuf>,
+    pub cpuinfo: Option<PathBuf>,
+    pub cpu_topology: Option<PathBuf>,
     pub nvml_lib: Option<PathBuf>,
     pub geo_url: Option<String>,
     pub cpu_tdp: Option<f64>,
@@ -124,12 +132,10 @@ impl EnvConfig {
                 None
             }
         });
-        let cpu_tdp = get(CPU_TDP).and_then(|raw| match raw.parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 => Some(v),
-            _ => {
-                problems.push(format!(
-                    "{CPU_TDP}={raw:?} is not a power in watts (a positive number such as 65); using the default TDP"
-                ));
+        let cpu_tdp = get(CPU_TDP).and_then(|raw| match parse_cpu_tdp(&raw) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                problems.push(format!("{CPU_TDP}={raw:?}: {e}; using the default TDP"));
                 None
             }
         });
@@ -184,6 +190,8 @@ impl EnvConfig {
             sources,
             powercap_root: get(POWERCAP_ROOT).map(PathBuf::from),
             msr_dir: get(MSR_DIR).map(PathBuf::from),
+            cpuinfo: get(CPUINFO).map(PathBuf::from),
+            cpu_topology: get(CPU_TOPOLOGY).map(PathBuf::from),
             nvml_lib: get(NVML_LIB).map(PathBuf::from),
             geo_url: get(GEO_URL),
             cpu_tdp,
@@ -219,6 +227,44 @@ pub fn parse_pue(raw: &str) -> Result<f64, String> {
             "a PUE is at least 1.0 (total facility energy / IT energy), got {v}"
         )),
         Err(_) => Err(format!("a PUE is a number of at least 1.0, got {raw:?}")),
+    }
+}
+
+/// The largest CPU TDP accepted, in watts: eight sockets of the largest parts sold (about
+/// 500 W each) with room to spare. A larger value is a typo (a TDP in milliwatts, say), and
+/// would make every estimated row absurd.
+pub const MAX_CPU_TDP_WATTS: f64 = 5000.0;
+
+/// Parses a CPU TDP: the power in watts of all the machine's CPUs together, more than 0 and
+/// at most [`MAX_CPU_TDP_WATTS`].
+pub fn parse_cpu_tdp(raw: &str) -> Result<f64, String> {
+    match raw.trim().parse::<f64>() {
+        Ok(v) => check_cpu_tdp(v),
+        Err(_) => Err(format!(
+            "a TDP is a power in watts (a positive number such as 65), got {raw:?}"
+        )),
+    }
+}
+
+/// Checks a CPU TDP given as a number (see [`parse_cpu_tdp`]).
+pub fn check_cpu_tdp(watts: f64) -> Result<f64, String> {
+    // 1e308 written out is 309 digits: keep large values readable.
+    let shown = if watts.abs() < 1e9 {
+        format!("{watts}")
+    } else {
+        format!("{watts:e}")
+    };
+    if watts.is_finite() && watts > 0.0 && watts <= MAX_CPU_TDP_WATTS {
+        Ok(watts)
+    } else if watts > MAX_CPU_TDP_WATTS {
+        Err(format!(
+            "a CPU TDP is at most {MAX_CPU_TDP_WATTS} W (eight sockets of the largest parts), \
+             got {shown} W"
+        ))
+    } else {
+        Err(format!(
+            "a TDP is a power in watts (a positive number such as 65), got {shown}"
+        ))
     }
 }
 
@@ -304,6 +350,24 @@ mod tests {
         assert_eq!((c.metrics_addr, c.pushgateway_url), (None, None));
         assert!(c.problems[0].contains("127.0.0.1:9464"), "{:?}", c.problems);
         assert!(c.problems[1].contains("http://"), "{:?}", c.problems);
+    }
+
+    #[test]
+    fn an_absurd_tdp_is_refused_with_the_bound() {
+        let c = cfg(&[(CPU_TDP, "1e308")]);
+        assert_eq!(c.cpu_tdp, None);
+        assert_eq!(
+            c.problems,
+            [
+                "PGADGET_CPU_TDP=\"1e308\": a CPU TDP is at most 5000 W (eight sockets of the \
+              largest parts), got 1e308 W; using the default TDP"
+            ]
+        );
+        assert_eq!(parse_cpu_tdp("5000"), Ok(5000.0));
+        assert!(parse_cpu_tdp("5000.5").is_err());
+        assert!(parse_cpu_tdp("inf").is_err());
+        assert!(parse_cpu_tdp("0").is_err());
+        assert!(parse_cpu_tdp("-65").is_err());
     }
 
     #[test]

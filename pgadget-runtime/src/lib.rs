@@ -14,6 +14,7 @@ pub mod energy;
 mod exit;
 mod features;
 mod files;
+mod fork;
 pub mod log;
 pub mod metadata;
 pub mod meter;

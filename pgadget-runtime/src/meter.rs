@@ -2,7 +2,9 @@
 
 use crate::carbon::{self, CountryLookup};
 use crate::config::{self, DatabaseUrl, EnvConfig};
-use crate::energy::{self, estimate, Begun, Detected, Reading, SourceConfig, SourceError};
+use crate::energy::{
+    self, estimate, window, Begun, Cell, Detected, Reading, SourceConfig, SourceError,
+};
 use crate::log::{self, LogWriter, Record};
 use crate::metadata::Metadata;
 use crate::report_once;
@@ -148,8 +150,9 @@ impl PowerMeterBuilder {
         self
     }
 
-    /// The CPU's TDP in watts, used by the estimate when no counter can be read (default:
-    /// `PGADGET_CPU_TDP`, else 65 W).
+    /// The TDP in watts of all the machine's CPUs together, used by the estimate when no
+    /// counter can be read (default: `PGADGET_CPU_TDP`, else 65 W); more than 0 and at most
+    /// [`config::MAX_CPU_TDP_WATTS`] (5000 W).
     pub fn cpu_tdp(mut self, watts: f64) -> Self {
         self.cpu_tdp = Some(watts);
         self
@@ -180,11 +183,8 @@ impl PowerMeterBuilder {
             None => env.pue.unwrap_or_else(carbon::default_pue),
         };
         let cpu_tdp = match self.cpu_tdp {
-            Some(w) if w.is_finite() && w > 0.0 => w,
             Some(w) => {
-                return Err(ConfigError(format!(
-                    "cpu_tdp: a TDP is a positive power in watts, got {w}"
-                )))
+                config::check_cpu_tdp(w).map_err(|e| ConfigError(format!("cpu_tdp: {e}")))?
             }
             None => env.cpu_tdp.unwrap_or(estimate::DEFAULT_CPU_TDP_WATTS),
         };
@@ -466,7 +466,7 @@ impl Drop for Measurement {
 /// The reading of a source charging `joules` per second of the process's CPU time `cpu`.
 fn cpu_reading(cpu: Duration, joules: f64) -> Reading {
     Reading {
-        package: Some(cpu.as_secs_f64() * joules),
+        package: Cell::Joules(cpu.as_secs_f64() * joules),
         ..Reading::default()
     }
 }
@@ -513,8 +513,6 @@ impl State {
         let cpu_end = cpu.clone().unwrap_or_default();
         let inner = &self.meter.inner;
         let mut used = Reading::default();
-        let mut gpu_measured = false;
-        let mut notes: Vec<String> = Vec::new();
         for (source, begun) in inner.detected.sources.iter().zip(self.begun) {
             let ended = match (begun, source.joules_per_cpu_second()) {
                 (Ok(Begun::Reading(start)), Some(joules)) => {
@@ -522,21 +520,16 @@ impl State {
                 }
                 (begun, _) => begun.and_then(|b| source.end(b)),
             };
-            match ended {
-                Ok(reading) => {
-                    gpu_measured |= reading.gpu.is_some();
-                    used.merge(&reading);
-                }
-                Err(e) => {
-                    notes.push(format!("{} not read in this window: {e}", source.name()));
-                    if !inner.failure_reported.swap(true, Ordering::Relaxed) {
-                        eprintln!(
-                            "pgadget: a measurement lost its {} energy ({e}); that cell is left \
-                             empty. Run `pgadget doctor` to check the counters.",
-                            source.name()
-                        );
-                    }
-                }
+            used.merge(window::ended(source.as_ref(), ended));
+        }
+        let gpu_measured = used.gpu.is_measured();
+        if let Some((domains, reason)) = window::lost(&used).first() {
+            if !inner.failure_reported.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "pgadget: a measurement left its {} energy empty ({reason}); rows say why in \
+                     \"Energy Note\". Run `pgadget doctor` to check the counters.",
+                    window::columns(domains)
+                );
             }
         }
         // A window shorter than /proc/stat's tick has no meaningful share: skip its reading.
@@ -575,10 +568,10 @@ impl State {
             } else {
                 0.0
             },
-            package_mwh: used.package.map(mwh),
-            cores_mwh: used.cores.map(mwh),
-            gpu_mwh: used.gpu.map(mwh),
-            dram_mwh: used.dram.map(mwh),
+            package_mwh: used.package.joules().map(mwh),
+            cores_mwh: used.cores.joules().map(mwh),
+            gpu_mwh: used.gpu.joules().map(mwh),
+            dram_mwh: used.dram.joules().map(mwh),
             pue: inner.pue,
             co2_g: None,
             package: meta.package.into_owned(),
@@ -592,7 +585,7 @@ impl State {
             process_cpu_secs: Some(process_cpu),
             status,
             cpu_share: cpu_share(process_cpu, self.machine_busy, machine_end),
-            energy_note: notes.join("; "),
+            energy_note: window::note(&used),
             row_id: log::row_id::next(),
             host: inner.host.clone(),
         };
@@ -601,11 +594,10 @@ impl State {
         record.iso = location.iso.to_string();
         record.country = location.country.to_string();
         // No energy measured (every source failed in this window): no CO2 either, rather
-        // than a 0 that looks like a measurement.
-        let measured = [used.package, used.cores, used.dram, used.gpu]
-            .iter()
-            .any(Option::is_some);
-        record.co2_g = measured
+        // than a 0 that looks like a measurement. Nor when a term of its sum is lost: a CO2
+        // from a partial sum would look whole (the note says which term).
+        let computable = window::any_value(&used) && window::carbon_lost(&used).is_empty();
+        record.co2_g = computable
             .then(|| carbon::co2_grams(record.pue, record.carbon_energy_mwh(), location.intensity));
         record
     }

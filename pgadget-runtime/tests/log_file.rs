@@ -292,7 +292,9 @@ fn a_failed_source_leaves_energy_and_co2_empty_not_zero() {
     assert_eq!(rows[0].co2_g, None, "no energy, no CO2: {:?}", rows[0]);
     let note = &rows[0].energy_note;
     assert!(
-        note.starts_with("powercap not read in this window: ") && note.contains("energy_uj"),
+        note.starts_with("Package empty: powercap could not read ")
+            && note.contains("intel-rapl:0/energy_uj")
+            && note.ends_with("; CO2 empty: it would leave out the Package energy"),
         "the row says why its cells are empty: {note:?}"
     );
 }

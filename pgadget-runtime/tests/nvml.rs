@@ -11,7 +11,7 @@
 
 use pgadget_runtime::config::EnvConfig;
 use pgadget_runtime::energy::nvml;
-use pgadget_runtime::energy::{EnergySource, SourceConfig, SourceError, SourceKind};
+use pgadget_runtime::energy::{Cell, EnergySource, SourceConfig, SourceError, SourceKind};
 use pgadget_runtime::{Metadata, PowerMeter};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,12 +61,9 @@ fn fake_driver(gpus: &str) -> FakeDriver {
 
 fn config(library: &Path) -> SourceConfig {
     SourceConfig {
-        powercap_root: PathBuf::from("/nonexistent"),
-        msr_dir: PathBuf::from("/nonexistent"),
         nvml_lib: Some(library.to_path_buf()),
-        powerlog_path: None,
-        cpu_tdp_watts: 65.0,
         forced: Some(vec!["nvml".into()]),
+        ..SourceConfig::from_env(&EnvConfig::default(), None, None)
     }
 }
 
@@ -83,10 +80,11 @@ fn measure(source: &dyn EnergySource, window: Duration) -> (f64, f64) {
     let used = source.end(begun).expect("end");
     let outer = outer.elapsed().as_secs_f64();
     assert_eq!(
-        used.package, None,
+        used.package,
+        Cell::NotMeasured,
         "a GPU source must not report CPU energy"
     );
-    (used.gpu.expect("GPU energy"), outer)
+    (used.gpu.joules().expect("GPU energy"), outer)
 }
 
 /// The stub's energy advances at exactly `watts` between the two readings of a window, which
@@ -155,9 +153,21 @@ fn a_gpu_with_neither_counter_nor_power_is_named_not_counted_as_zero() {
     let source = probe(&driver).expect("the Volta GPU is still measured");
     let described = source.describe().join("\n");
     assert!(
-        described.contains("GPU 1: GeForce GT 710 (stub): not measured"),
+        described.contains(
+            "GPU 1 (GeForce GT 710 (stub)) reports neither its energy nor its power (NVML: the \
+             requested operation is not available on the target device): not measured"
+        ),
         "{described}"
     );
+    assert!(
+        described
+            .contains("the GPU column is left empty in every row: it is the total of all 2 GPUs"),
+        "{described}"
+    );
+    // The Volta alone is not the total of the two GPUs.
+    let begun = source.begin().expect("begin");
+    let used = source.end(begun).expect("end");
+    assert!(used.gpu.lost().is_some(), "{used:?}");
 
     let driver = fake_driver("blind");
     let e = probe(&driver).expect_err("no GPU can be measured");
@@ -221,4 +231,80 @@ fn the_meter_logs_gpu_energy_and_gpu_time() {
     assert_eq!(record.gpu_elapsed_secs, record.elapsed_secs);
     let mwh = record.gpu_mwh.expect("GPU energy in the row");
     assert_energy_for_power(mwh * 3.6, 150.0, window, outer);
+}
+
+/// A meter measuring the CPU by the estimate and the GPUs of `driver`, logging into `dir`.
+fn gpu_meter(driver: &FakeDriver, dir: &Path) -> PowerMeter {
+    let meter = PowerMeter::builder()
+        .environment(EnvConfig {
+            nvml_lib: Some(driver.library.clone()),
+            sources: Some(vec!["estimate".into(), "nvml".into()]),
+            offline: true,
+            ..EnvConfig::default()
+        })
+        .log_path(dir.join("log.csv"))
+        .build()
+        .expect("meter");
+    assert_eq!(meter.energy_source(), "estimate+nvml");
+    meter
+}
+
+fn measured_row(meter: &PowerMeter, window: Duration) -> (pgadget_runtime::Record, f64) {
+    let outer = Instant::now();
+    let measurement = meter.start(Metadata::new("test", "gpus"));
+    std::thread::sleep(window);
+    let record = measurement.finish().expect("a row");
+    (record, outer.elapsed().as_secs_f64())
+}
+
+#[test]
+fn the_gpu_cell_is_the_total_of_every_gpu() {
+    let driver = fake_driver("volta:150000,volta:100000,pascal:50000");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let window = Duration::from_millis(400);
+    let (record, outer) = measured_row(&gpu_meter(&driver, dir.path()), window);
+    let joules = record.gpu_mwh.expect("GPU energy") * 3.6;
+    assert_energy_for_power(joules, 300.0, window, outer);
+    assert_eq!(record.energy_note, "");
+    assert!(record.co2_g.is_some());
+}
+
+#[test]
+fn a_gpu_that_reports_nothing_leaves_the_gpu_cell_and_co2_empty_with_the_reason() {
+    let driver = fake_driver("volta:150000,volta:150000,blind");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (record, _) = measured_row(&gpu_meter(&driver, dir.path()), Duration::from_millis(200));
+    assert_eq!(
+        record.gpu_mwh, None,
+        "not the sum of two GPUs of three: {record:?}"
+    );
+    assert!(record.package_mwh.is_some(), "the CPU is still measured");
+    assert_eq!(record.co2_g, None, "CO2 would miss the GPUs: {record:?}");
+    assert_eq!(
+        record.energy_note,
+        "GPU empty: GPU 2 (GeForce GT 710 (stub)) reports neither its energy nor its power \
+         (NVML: the requested operation is not available on the target device), so the total of \
+         the 3 GPUs is unknown; run `pgadget doctor`; CO2 empty: it would leave out the GPU \
+         energy"
+    );
+    assert_eq!(record.gpu_elapsed_secs, record.elapsed_secs);
+}
+
+#[test]
+fn a_gpu_lost_during_the_window_leaves_the_gpu_cell_empty_and_names_it() {
+    // The second GPU answers the probe and the window's first reading, then falls off the bus.
+    let driver = fake_driver("volta:150000,lost,volta:150000");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (record, _) = measured_row(&gpu_meter(&driver, dir.path()), Duration::from_millis(200));
+    assert_eq!(record.gpu_mwh, None, "{record:?}");
+    assert_eq!(record.co2_g, None, "{record:?}");
+    assert!(
+        record.energy_note.starts_with(
+            "GPU empty: GPU 1 (Tesla V100-SXM2-16GB (stub)) could not read its energy counter ("
+        ) && record
+            .energy_note
+            .contains("), so the total of the GPUs is unknown; check it with `nvidia-smi`"),
+        "{}",
+        record.energy_note
+    );
 }

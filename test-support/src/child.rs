@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 /// The variable that tells a child test it was started by its parent, holding its name.
 pub const CHILD_TEST: &str = "PGADGET_TEST_CHILD";
 
+/// The variable holding the arguments a [`ChildTest::script`] was run with.
+pub const SCRIPT_ARGS: &str = "PGADGET_TEST_SCRIPT_ARGS";
+
 /// A command with no `PGADGET_*` variable and no proxy setting inherited from the test's own
 /// environment, so that what the test sets is all the program sees.
 pub fn clean_command(program: impl AsRef<OsStr>) -> Command {
@@ -180,6 +183,41 @@ impl ChildTest {
             .expect("start the child test process")
     }
 
+    /// Starts the child with its output captured, to act on it (signal it) while it runs.
+    pub fn start(mut self) -> Running {
+        let child = self
+            .command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the child test process");
+        Running { child }
+    }
+
+    /// Writes an executable shell script at `path` that runs this child test (so a program
+    /// that is given a path to run, such as a stand-in for PowerLog, runs it). The script's
+    /// arguments reach the child as the variable [`SCRIPT_ARGS`], joined by spaces; the
+    /// variables set with [`ChildTest::env`] are not passed on, give them in `vars`.
+    #[cfg(unix)]
+    pub fn script(name: &str, path: &Path, vars: &[(&str, &str)]) {
+        use std::os::unix::fs::PermissionsExt;
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+        let mut exports = format!("export {CHILD_TEST}={}\n", quote(name));
+        for (key, value) in vars {
+            exports.push_str(&format!("export {key}={}\n", quote(value)));
+        }
+        let script = format!(
+            "#!/bin/sh\n{exports}export {SCRIPT_ARGS}=\"$*\"\nexec {} --exact {} --ignored \
+             --nocapture --test-threads=1\n",
+            quote(&exe.to_string_lossy()),
+            quote(name)
+        );
+        std::fs::write(path, script).expect("write the script");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .expect("make the script executable");
+    }
+
     /// Starts the child without waiting for it, its output discarded.
     pub fn spawn(mut self) -> Child {
         self.command
@@ -187,6 +225,50 @@ impl ChildTest {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the child test process")
+    }
+}
+
+/// A child test running in the background.
+#[derive(Debug)]
+pub struct Running {
+    child: Child,
+}
+
+impl Running {
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends it `signal` (e.g. `libc::SIGSTOP`).
+    #[cfg(unix)]
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits an i32");
+        // SAFETY: kill only sends a signal to the process we started and still own (not yet
+        // waited for, so its pid cannot have been reused).
+        let rc = unsafe { libc::kill(pid, signal) };
+        assert_eq!(rc, 0, "kill({pid}, {signal}) failed");
+    }
+
+    /// Waits for it to end and asserts that its test passed, like [`ChildTest::run`].
+    pub fn finish(self) -> Output {
+        let out = self
+            .child
+            .wait_with_output()
+            .expect("wait for the child test process");
+        assert!(
+            out.status.success(),
+            "the child test failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            crate::stdout(&out),
+            crate::stderr(&out)
+        );
+        assert!(
+            crate::stdout(&out).contains("1 passed"),
+            "the child ran no test:\n{}",
+            crate::stdout(&out)
+        );
+        out
     }
 }
 

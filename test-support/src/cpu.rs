@@ -25,3 +25,26 @@ pub fn burn_cpu(cpu: Duration) {
     }
     std::hint::black_box(x);
 }
+
+/// Writes a `/proc/cpuinfo` of two logical CPUs of `vendor` (`GenuineIntel`, `AuthenticAMD`),
+/// family `family` and model `model`, for `PGADGET_CPUINFO`.
+pub fn write_cpuinfo(path: &std::path::Path, vendor: &str, family: u32, model: u32) {
+    let mut text = String::new();
+    for cpu in 0..2 {
+        text.push_str(&format!(
+            "processor\t: {cpu}\nvendor_id\t: {vendor}\ncpu family\t: {family}\nmodel\t\t: \
+             {model}\nmodel name\t: simulated {vendor}\n\n"
+        ));
+    }
+    std::fs::write(path, text).expect("write a simulated cpuinfo");
+}
+
+/// An Intel client CPU's cpuinfo (family 6, model 0x8C) at `path`.
+pub fn intel_cpuinfo(path: &std::path::Path) {
+    write_cpuinfo(path, "GenuineIntel", 6, 0x8C);
+}
+
+/// An AMD Zen 3 CPU's cpuinfo (family 0x19, model 0x21) at `path`.
+pub fn amd_cpuinfo(path: &std::path::Path) {
+    write_cpuinfo(path, "AuthenticAMD", 0x19, 0x21);
+}

@@ -1,9 +1,9 @@
-//! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, an MSR
-//! device), a meter that measures the same way on every machine, a CPU burner, child processes
-//! with a clean environment, a scripted HTTP server on loopback, logs written cell by cell
-//! (PyPowerGadget's, older versions', malformed rows), processes watched through /proc, and
-//! the servers pgadget ships to (PostgreSQL, Prometheus, a Pushgateway), each a test's own.
-//! Not published.
+//! What pgadget's tests and benchmarks share: simulated hardware (a powercap tree, one whose
+//! counters keep counting on their own, an MSR device, a cpuinfo), a meter that measures the
+//! same way on every machine, a CPU burner, child processes with a clean environment, a
+//! scripted HTTP server on loopback, logs written cell by cell (PyPowerGadget's, older
+//! versions', malformed rows), processes watched through /proc, and the servers pgadget ships
+//! to (PostgreSQL, Prometheus, a Pushgateway), each a test's own. Not published.
 //!
 //! Every helper panics with a message on failure: a test that cannot set up its scene must
 //! fail, never pass without checking anything.
@@ -22,6 +22,8 @@ pub mod powercap;
 #[cfg(target_os = "linux")]
 pub mod process;
 pub mod prometheus;
+#[cfg(target_os = "linux")]
+pub mod sim;
 #[cfg(unix)]
 pub mod user;
 

@@ -27,16 +27,24 @@ pub fn meter_with(log: &Path, env: EnvConfig) -> PowerMeter {
         .expect("a valid meter configuration")
 }
 
-/// A meter reading the simulated powercap tree at `root` (and nothing else), writing to `log`.
+/// The environment of a meter reading the simulated powercap tree at `root` (and nothing
+/// else) as on an Intel machine: the cpuinfo it is given (written next to `root`) says Intel,
+/// whatever the machine running the test is.
+pub fn powercap_env(root: &Path) -> EnvConfig {
+    let cpuinfo = root.with_extension("cpuinfo");
+    crate::cpu::intel_cpuinfo(&cpuinfo);
+    EnvConfig {
+        powercap_root: Some(root.to_path_buf()),
+        cpuinfo: Some(cpuinfo),
+        sources: Some(vec!["powercap".into()]),
+        ..EnvConfig::default()
+    }
+}
+
+/// A meter reading the simulated powercap tree at `root` (and nothing else) as on an Intel
+/// machine, writing to `log`.
 pub fn powercap_meter(root: &Path, log: &Path) -> PowerMeter {
-    let meter = meter_with(
-        log,
-        EnvConfig {
-            powercap_root: Some(root.to_path_buf()),
-            sources: Some(vec!["powercap".into()]),
-            ..EnvConfig::default()
-        },
-    );
+    let meter = meter_with(log, powercap_env(root));
     assert_eq!(
         meter.energy_source(),
         "powercap",

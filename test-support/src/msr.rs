@@ -42,3 +42,15 @@ pub fn intel_cpu(dir: &Path) {
         ],
     );
 }
+
+/// Writes a CPU topology under `root` (for `PGADGET_CPU_TOPOLOGY`): for each `(cpu, package,
+/// die)`, `cpuN/topology/physical_package_id` and `die_id`.
+pub fn topology(root: &Path, cpus: &[(u32, u32, u32)]) {
+    for (cpu, package, die) in cpus {
+        let dir = root.join(format!("cpu{cpu}/topology"));
+        std::fs::create_dir_all(&dir).expect("create a topology directory");
+        std::fs::write(dir.join("physical_package_id"), format!("{package}\n"))
+            .expect("write physical_package_id");
+        std::fs::write(dir.join("die_id"), format!("{die}\n")).expect("write die_id");
+    }
+}

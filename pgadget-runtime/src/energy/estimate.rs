@@ -1,10 +1,13 @@
 //! The fallback when no counter can be read: the process's CPU time times a per-CPU power.
 //!
-//! The per-CPU power is the CPU's TDP divided by its logical CPUs, so a process that keeps one
-//! logical CPU busy for a second is charged `TDP / logical CPUs` joules. It ignores idle power,
-//! turbo and memory, and it is labelled `estimate` in every row it produces.
+//! The per-CPU power is the CPUs' TDP divided by the machine's online logical CPUs, so a process
+//! that keeps one logical CPU busy for a second is charged `TDP / logical CPUs` joules. The
+//! machine's CPUs, not the ones this process may run on: a process pinned to one CPU
+//! (`taskset -c 0`) or a container given 4 CPUs of a 64-thread host still draws one share of the
+//! machine's power per busy CPU. It ignores idle power, turbo and memory, and it is labelled
+//! `estimate` in every row it produces.
 
-use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use super::{Cell, EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +24,7 @@ pub struct Estimate {
     watts_per_cpu: f64,
     tdp_watts: f64,
     logical_cpus: usize,
+    counted_by: &'static str,
 }
 
 /// The estimate, with the TDP from `PGADGET_CPU_TDP` or the builder. It always opens: it is
@@ -30,17 +34,66 @@ pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError
 }
 
 impl Estimate {
-    /// The estimate for a CPU whose TDP is `tdp_watts`, shared by its logical CPUs.
+    /// The estimate for CPUs whose TDP is `tdp_watts`, shared by the machine's online logical
+    /// CPUs.
     pub fn new(tdp_watts: f64) -> Self {
-        let logical_cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
+        let (logical_cpus, counted_by) = machine_logical_cpus();
         Estimate {
             watts_per_cpu: tdp_watts / logical_cpus as f64,
             tdp_watts,
             logical_cpus,
+            counted_by,
         }
     }
+
+    /// The power charged per second of CPU time, in watts.
+    pub fn watts_per_cpu(&self) -> f64 {
+        self.watts_per_cpu
+    }
+
+    /// The logical CPUs the TDP is shared by.
+    pub fn logical_cpus(&self) -> usize {
+        self.logical_cpus
+    }
+}
+
+/// The machine's online logical CPUs, and how they were counted (for `pgadget doctor`).
+///
+/// Not `std::thread::available_parallelism`, which is what this process may use (its affinity
+/// mask, its cgroup's CPU quota): the TDP is the power of all the machine's CPUs.
+pub fn machine_logical_cpus() -> (usize, &'static str) {
+    match os_logical_cpus() {
+        Some((n, how)) if n > 0 => (n, how),
+        _ => (
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            "the CPUs this process may use (the machine's count is unavailable)",
+        ),
+    }
+}
+
+#[cfg(unix)]
+fn os_logical_cpus() -> Option<(usize, &'static str)> {
+    // SAFETY: sysconf only reads a system value; _SC_NPROCESSORS_ONLN is a valid name.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n)
+        .ok()
+        .map(|n| (n, "sysconf(_SC_NPROCESSORS_ONLN)"))
+}
+
+#[cfg(windows)]
+fn os_logical_cpus() -> Option<(usize, &'static str)> {
+    use windows_sys::Win32::System::Threading::{GetActiveProcessorCount, ALL_PROCESSOR_GROUPS};
+    // SAFETY: GetActiveProcessorCount only reads a system value; ALL_PROCESSOR_GROUPS asks for
+    // every processor group's count.
+    let n = unsafe { GetActiveProcessorCount(ALL_PROCESSOR_GROUPS) };
+    usize::try_from(n)
+        .ok()
+        .map(|n| (n, "GetActiveProcessorCount(ALL_PROCESSOR_GROUPS)"))
+}
+
+#[cfg(not(any(unix, windows)))]
+fn os_logical_cpus() -> Option<(usize, &'static str)> {
+    None
 }
 
 /// The CPU time (user + system) this process has used so far, and on Unix that of its
@@ -169,7 +222,7 @@ impl EnergySource for Estimate {
     fn read(&self) -> Result<Reading, SourceError> {
         let cpu = process_cpu_time()?.as_secs_f64();
         Ok(Reading {
-            package: Some(cpu * self.watts_per_cpu),
+            package: Cell::Joules(cpu * self.watts_per_cpu),
             ..Reading::default()
         })
     }
@@ -179,10 +232,25 @@ impl EnergySource for Estimate {
     }
 
     fn describe(&self) -> Vec<String> {
-        let mut lines = vec![format!(
-            "process CPU time x {:.2} W per logical CPU (TDP {} W / {} logical CPUs)",
-            self.watts_per_cpu, self.tdp_watts, self.logical_cpus
-        )];
+        let mut lines = vec![
+            format!(
+                "process CPU time x {:.2} W per logical CPU (TDP {} W / {} logical CPUs)",
+                self.watts_per_cpu, self.tdp_watts, self.logical_cpus
+            ),
+            format!(
+                "assumes: the TDP ({} W: {} or the builder's `cpu_tdp`, else {DEFAULT_CPU_TDP_WATTS} \
+                 W) is the power of all the machine's CPUs together, shared equally by its {} \
+                 online logical CPUs (counted with {}, whatever CPUs this process is pinned to); \
+                 a busy CPU draws its share, an idle one nothing",
+                self.tdp_watts,
+                crate::config::CPU_TDP,
+                self.logical_cpus,
+                self.counted_by
+            ),
+            "not counted: idle power, turbo, memory and GPUs; the package cell only, IA and \
+             DRAM stay empty. Compare runs on one machine with it; it is not a measurement"
+                .into(),
+        ];
         if cfg!(windows) {
             lines.push(
                 "the process's own CPU time (GetProcessTimes): Windows does not count the \
@@ -212,15 +280,40 @@ mod tests {
         let used = source.read().unwrap().since(&start);
         let cpu = (process_cpu_time().unwrap() - t0).as_secs_f64();
         let expected = cpu * 40.0 / source.logical_cpus as f64;
-        let got = used.package.unwrap();
+        let got = used.package.joules().unwrap();
         assert!(got > 0.0);
         assert!(
             (got - expected).abs() <= expected * 0.5,
             "{got} vs {expected}"
         );
         assert_eq!(
-            used.dram, None,
+            used.dram,
+            Cell::NotMeasured,
             "the estimate must not invent a DRAM figure"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_machine_s_online_cpus_are_counted_not_the_affinity_mask() {
+        let (n, how) = machine_logical_cpus();
+        assert_eq!(how, "sysconf(_SC_NPROCESSORS_ONLN)");
+        #[cfg(target_os = "linux")]
+        {
+            // /sys/devices/system/cpu/online lists the online CPUs, e.g. "0-1" or "0,2-5".
+            let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
+            let count: usize = online
+                .trim()
+                .split(',')
+                .map(|range| match range.split_once('-') {
+                    Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
+                    None => 1,
+                })
+                .sum();
+            assert_eq!(n, count, "online CPUs: {online}");
+        }
+        let estimate = Estimate::new(65.0);
+        assert_eq!(estimate.logical_cpus(), n);
+        assert!((estimate.watts_per_cpu() - 65.0 / n as f64).abs() < 1e-12);
     }
 }

@@ -3,12 +3,17 @@
 //!
 //! The msr driver exposes each logical CPU's registers as a file where the register address is
 //! the offset: an 8-byte positioned read at `0x611` returns MSR `0x611`. The energy registers
-//! are per package, so one CPU per package is read. Their low 32 bits count energy in units of
-//! `1 / 2^ESU` joules, ESU being bits 12:8 of the unit register, and roll over at 2^32 units.
+//! are per package, or per die on packages whose dies have counters of their own (Intel's
+//! multi-die Xeons, where Linux shows `package-N-die-M` zones), so one CPU per die is read
+//! (from the topology's `physical_package_id` and `die_id`) and the dies are summed; dies that
+//! turn out to read one shared register are counted once. Their low 32 bits count energy in
+//! units of `1 / 2^ESU` joules, ESU being bits 12:8 of the unit register, and roll over at
+//! 2^32 units.
 
-use super::rapl::{self, Access, RaplCounters};
+use super::clock::BootClock;
+use super::rapl::{self, Access, RaplCounters, Unit};
 use super::sampler::{Counter, DomainKind, RawCounter, GENEROUS_WATTS};
-use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use super::{Domain, EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
@@ -67,6 +72,14 @@ pub struct CpuModel {
 }
 
 impl CpuModel {
+    /// Reads the CPU model from the cpuinfo file at `path`, or says why it cannot.
+    pub fn read(path: &Path) -> Result<CpuModel, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+        CpuModel::parse(&text)
+            .ok_or_else(|| format!("{} names no vendor, family and model", path.display()))
+    }
+
     /// Reads the first processor's vendor, family and model from cpuinfo text.
     pub fn parse(cpuinfo: &str) -> Option<CpuModel> {
         let mut vendor = None;
@@ -159,25 +172,29 @@ pub fn access_error(path: &Path, e: &io::Error) -> SourceError {
 pub struct Msr {
     counters: RaplCounters<MsrCounter>,
     vendor: Vendor,
-    /// (package, the CPU read for it).
-    cpus: Vec<(u32, u32)>,
+    /// (package and die, the CPU read for it).
+    cpus: Vec<(Unit, u32)>,
     notes: Vec<String>,
 }
 
 /// Where Linux's msr driver puts `N/msr` (`PGADGET_MSR_DIR` points elsewhere).
 pub const DEFAULT_DIR: &str = "/dev/cpu";
 
-/// The sysfs directory holding `cpuN/topology/physical_package_id`.
+/// The sysfs directory holding `cpuN/topology/physical_package_id` and `die_id`
+/// (`PGADGET_CPU_TOPOLOGY` points elsewhere).
 pub const DEFAULT_TOPOLOGY_ROOT: &str = "/sys/devices/system/cpu";
 
-/// Opens the MSR devices under `config.msr_dir`, one CPU per package.
+/// Where Linux describes the CPUs (`PGADGET_CPUINFO` points elsewhere).
+pub const DEFAULT_CPUINFO: &str = "/proc/cpuinfo";
+
+/// Opens the MSR devices under `config.msr_dir`, one CPU per package (per die where dies have
+/// counters of their own), with the topology under `config.cpu_topology` and the CPU model
+/// from `config.cpuinfo`.
 pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError> {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| CpuModel::parse(&text));
+    let cpu = CpuModel::read(&config.cpuinfo).ok();
     probe_with(
         &config.msr_dir,
-        Path::new(DEFAULT_TOPOLOGY_ROOT),
+        &config.cpu_topology,
         cpu.as_ref(),
         GENEROUS_WATTS,
     )
@@ -203,23 +220,28 @@ fn list_cpus(msr_dir: &Path) -> Result<Vec<u32>, SourceError> {
     Ok(cpus)
 }
 
-/// One CPU per package, from the topology; the lowest CPU alone when the topology is unreadable.
-fn one_cpu_per_package(
+/// Reads a number from a topology file.
+fn topology_number(path: &Path) -> Result<u32, String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|s| s.trim().parse::<u32>().map_err(|e| e.to_string()))
+}
+
+/// One CPU per die of each package, from the topology (a die is 0 where the kernel has no
+/// `die_id`, before Linux 5.3); the lowest CPU alone when the topology is unreadable.
+fn one_cpu_per_die(
     cpus: &[u32],
     topology_root: &Path,
     notes: &mut Vec<String>,
-) -> Vec<(u32, u32)> {
-    let mut first_of: BTreeMap<u32, u32> = BTreeMap::new();
+) -> Vec<(Unit, u32)> {
+    let mut first_of: BTreeMap<Unit, u32> = BTreeMap::new();
     for &cpu in cpus {
-        let path = topology_root
-            .join(format!("cpu{cpu}"))
-            .join("topology/physical_package_id");
-        match std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|s| s.trim().parse::<u32>().map_err(|e| e.to_string()))
-        {
+        let topology = topology_root.join(format!("cpu{cpu}")).join("topology");
+        let path = topology.join("physical_package_id");
+        match topology_number(&path) {
             Ok(package) => {
-                first_of.entry(package).or_insert(cpu);
+                let die = topology_number(&topology.join("die_id")).unwrap_or(0);
+                first_of.entry(Unit { package, die }).or_insert(cpu);
             }
             Err(e) => {
                 notes.push(format!(
@@ -228,7 +250,7 @@ fn one_cpu_per_package(
                     path.display(),
                     cpus[0]
                 ));
-                return vec![(0, cpus[0])];
+                return vec![(Unit { package: 0, die: 0 }, cpus[0])];
             }
         }
     }
@@ -257,14 +279,14 @@ pub fn probe_with(
     max_watts: f64,
 ) -> Result<Msr, SourceError> {
     let mut notes = Vec::new();
-    let cpus = one_cpu_per_package(&list_cpus(msr_dir)?, topology_root, &mut notes);
+    let mut cpus = one_cpu_per_die(&list_cpus(msr_dir)?, topology_root, &mut notes);
     let mut vendor = None;
-    // (package, kind, label, counter file, address, joules per unit)
-    let mut found: Vec<(u32, DomainKind, PathBuf, Arc<File>, u64, f64)> = Vec::new();
-    for &(package, cpu_n) in &cpus {
+    // (unit, kind, label, counter file, address, joules per unit)
+    let mut found: Vec<(Unit, DomainKind, PathBuf, Arc<File>, u64, f64)> = Vec::new();
+    for &(unit, cpu_n) in &cpus {
         let path = msr_dir.join(cpu_n.to_string()).join("msr");
         let file = Arc::new(File::open(&path).map_err(|e| access_error(&path, &e))?);
-        let (this_vendor, unit) = detect_vendor(&file).ok_or_else(|| {
+        let (this_vendor, unit_register) = detect_vendor(&file).ok_or_else(|| {
             SourceError::new(
                 SOURCE,
                 format!(
@@ -285,7 +307,7 @@ pub fn probe_with(
             ));
         }
         let joules = |esu: u32| 1.0 / (1u64 << esu) as f64;
-        let esu = energy_status_unit(unit);
+        let esu = energy_status_unit(unit_register);
         let domains: Vec<(DomainKind, u64, f64)> = match this_vendor {
             Vendor::Intel => {
                 let dram_esu = match cpu {
@@ -304,7 +326,7 @@ pub fn probe_with(
             match read_msr(&file, address) {
                 // A counter that reads 0 has never counted: the domain is not there.
                 Ok(raw) if raw & 0xFFFF_FFFF != 0 => {
-                    found.push((package, kind, path.clone(), Arc::clone(&file), address, jpu))
+                    found.push((unit, kind, path.clone(), Arc::clone(&file), address, jpu))
                 }
                 Ok(_) | Err(_) if kind != DomainKind::Package => notes.push(format!(
                     "{} register {address:#x} ({kind:?}) is absent or reads 0: not measured",
@@ -336,18 +358,64 @@ pub fn probe_with(
             model.family, model.model
         ));
     }
-    let packages: Vec<u32> = cpus.iter().map(|(package, _)| *package).collect();
+    // Where the dies of a package share the package's registers, reading one CPU per die
+    // would count the package once per die.
+    let package_registers: Vec<(Unit, MsrCounter)> = found
+        .iter()
+        .filter(|f| f.1 == DomainKind::Package)
+        .map(|f| {
+            (
+                f.0,
+                MsrCounter {
+                    file: Arc::clone(&f.3),
+                    address: f.4,
+                },
+            )
+        })
+        .collect();
+    let shared = rapl::shared_dies(
+        &package_registers
+            .iter()
+            .map(|(u, c)| (*u, c as &dyn RawCounter))
+            .collect::<Vec<_>>(),
+    );
+    for package in &shared {
+        notes.push(format!(
+            "package {package}: its dies read one and the same package register, so one CPU \
+             reads it for the whole package"
+        ));
+        let first = cpus
+            .iter()
+            .filter(|(u, _)| u.package == *package)
+            .map(|(u, _)| u.die)
+            .min();
+        let keep = |u: &Unit| u.package != *package || Some(u.die) == first;
+        found.retain(|f| keep(&f.0));
+        cpus.retain(|(u, _)| keep(u));
+    }
+    let units: Vec<Unit> = cpus.iter().map(|(unit, _)| *unit).collect();
+    let multi_die = units.iter().any(|u| u.die > 0);
     rapl::complete_columns(
         &mut found,
         |f| (f.0, f.1),
-        &packages,
+        &units,
         |kind| format!("{kind:?} register"),
+        if vendor == Vendor::Amd {
+            &[DomainKind::Cores]
+        } else {
+            &[]
+        },
         &mut notes,
     );
     let mut counters = Vec::with_capacity(found.len());
-    for (package, kind, path, file, address, jpu) in found {
+    for (unit, kind, path, file, address, jpu) in found {
+        let place = if multi_die {
+            unit.to_string()
+        } else {
+            format!("package {}", unit.package)
+        };
         let label = format!(
-            "{} register {address:#x} ({kind:?}, package {package})",
+            "{} register {address:#x} ({kind:?}, {place})",
             path.display()
         );
         let counter = Counter::new(
@@ -357,6 +425,7 @@ pub fn probe_with(
             jpu,
             1 << 32,
             max_watts,
+            &BootClock,
         )
         .map_err(|e| access_error(&path, &e))?;
         counters.push(counter);
@@ -378,21 +447,34 @@ impl EnergySource for Msr {
         SourceKind::Cpu
     }
 
+    fn domains(&self) -> &[Domain] {
+        self.counters.domains()
+    }
+
     fn read(&self) -> Result<Reading, SourceError> {
-        self.counters.reading()
+        Ok(self.counters.reading())
     }
 
     fn describe(&self) -> Vec<String> {
+        let multi_die = self.cpus.iter().any(|(u, _)| u.die > 0);
         let cpus: Vec<String> = self
             .cpus
             .iter()
-            .map(|(p, c)| format!("package {p} via CPU {c}"))
+            .map(|(u, c)| {
+                if multi_die {
+                    format!("{u} via CPU {c}")
+                } else {
+                    format!("package {} via CPU {c}", u.package)
+                }
+            })
             .collect();
+        let mut packages: Vec<u32> = self.cpus.iter().map(|(u, _)| u.package).collect();
+        packages.dedup();
         self.counters.describe(
             format!(
                 "{:?} RAPL registers, {} package(s): {} (vendor from which unit register reads)",
                 self.vendor,
-                self.cpus.len(),
+                packages.len(),
                 cpus.join(", ")
             ),
             &self.notes,
@@ -403,6 +485,7 @@ impl EnergySource for Msr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::energy::Cell;
     use std::fs::{self, OpenOptions};
 
     /// A sparse file standing in for `/dev/cpu/N/msr`.
@@ -474,9 +557,9 @@ mod tests {
         put(&f, intel::CORES, 500 + 2 * 16384);
         put(&f, intel::DRAM, 100 + 16384 / 2);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(3.0));
-        assert_eq!(used.cores, Some(2.0));
-        assert_eq!(used.dram, Some(0.5));
+        assert_eq!(used.package.joules(), Some(3.0));
+        assert_eq!(used.cores.joules(), Some(2.0));
+        assert_eq!(used.dram.joules(), Some(0.5));
         let text = source.describe().join("\n");
         assert!(
             text.contains("Intel RAPL registers, 1 package(s): package 0 via CPU 0"),
@@ -502,7 +585,7 @@ mod tests {
         let start = source.read().unwrap();
         put(&f, intel::DRAM, 1 + 65536);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.dram, Some(1.0), "65536 units of 2^-16 J");
+        assert_eq!(used.dram.joules(), Some(1.0), "65536 units of 2^-16 J");
         assert!(source.describe().join("\n").contains("15.3 µJ"));
     }
 
@@ -523,9 +606,10 @@ mod tests {
         // CPUs 1 and 3 share packages with 0 and 2: never read.
         put(&files[1], intel::PACKAGE, 7 + 100 * 16384);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(3.0));
+        assert_eq!(used.package.joules(), Some(3.0));
         assert_eq!(
-            used.cores, None,
+            used.cores,
+            Cell::NotMeasured,
             "no core counter reads: no invented figure"
         );
         assert!(source.describe()[0].contains("package 0 via CPU 0, package 1 via CPU 2"));
@@ -558,9 +642,9 @@ mod tests {
         // 0x10000 units to the roll-over, then 0x10000 more: 2 * 65536 units of 2^-16 J.
         put(&f, amd::PACKAGE, 0x0001_0000 | 0xBEEF_0000_0000_0000);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(2.0));
-        assert_eq!(used.cores, None);
-        assert_eq!(used.dram, None);
+        assert_eq!(used.package.joules(), Some(2.0));
+        assert_eq!(used.cores, Cell::NotMeasured);
+        assert_eq!(used.dram, Cell::NotMeasured);
         let text = source.describe().join("\n");
         assert!(text.contains("Amd RAPL registers"), "{text}");
         assert!(text.contains("cores are not reported"), "{text}");

@@ -6,19 +6,23 @@
 //! (the call answers `NOT_SUPPORTED` before Volta) is measured by integrating its power reading
 //! (`nvmlDeviceGetPowerUsage`, in mW) with the trapezoid rule: a background thread, started only
 //! when such a GPU is present, samples it every [`SAMPLE_PERIOD`], and every reading takes one
-//! more sample so a window's ends are exact. A GPU that has neither is left out and named by
-//! `pgadget doctor`, rather than counted as 0.
+//! more sample so a window's ends are exact.
+//!
+//! "Cumulative GPU Energy" is the total of every GPU, or empty with the reason: a GPU that has
+//! neither counter nor power reading, or that cannot be read in a window, leaves the cell
+//! empty (the note names it) rather than a sum of the others that looks like the total.
 //!
 //! A machine without the NVIDIA driver has no NVML; [`probe`] then returns a [`SourceError`] that
 //! is not a problem, only a fact `pgadget doctor` shows.
 
-use super::sampler::{Sampled, Sampler};
-use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use super::sampler::{Sampled, Watched};
+use super::{Break, Cell, Domain, EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use nvml_wrapper::error::NvmlError;
 use nvml_wrapper::{Device, Nvml};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
@@ -47,7 +51,7 @@ pub enum Method {
     PowerSampling(usize),
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Gpu {
     index: u32,
     name: String,
@@ -55,7 +59,7 @@ struct Gpu {
 }
 
 /// Energy integrated from the power readings of one GPU.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Integrator {
     last_at: Instant,
     last_milliwatts: f64,
@@ -63,29 +67,33 @@ struct Integrator {
 }
 
 struct Shared {
-    nvml: Nvml,
+    nvml: Arc<Nvml>,
     gpus: Vec<Gpu>,
+    /// How many GPUs NVML reports: the total needs every one of them.
+    count: u32,
+    /// GPUs that can be measured neither way, each with the reason: while there is one, the
+    /// total of the GPUs is unknown.
+    unmeasured: Vec<String>,
     integrators: Mutex<Vec<Integrator>>,
+    /// Times the integrals restarted (a fork while a thread of the parent held them), for
+    /// windows across it.
+    restarts: AtomicU64,
 }
 
 /// NVIDIA GPUs, read through NVML.
 pub struct NvmlSource {
-    shared: Arc<Shared>,
+    shared: Watched<Shared>,
     library: Option<PathBuf>,
-    /// GPUs that can be measured neither way, each with the reason.
-    unmeasured: Vec<String>,
-    /// The thread sampling the GPUs without an energy counter, when there are any. Dropping
-    /// the source stops it.
-    sampler: Option<Sampler>,
 }
 
 impl fmt::Debug for NvmlSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = self.shared.get();
         f.debug_struct("NvmlSource")
             .field("library", &self.library)
-            .field("gpus", &self.shared.gpus)
-            .field("unmeasured", &self.unmeasured)
-            .field("sampling", &self.sampler.is_some())
+            .field("gpus", &shared.gpus)
+            .field("unmeasured", &shared.unmeasured)
+            .field("sampling", &self.shared.has_sampler())
             .finish()
     }
 }
@@ -128,9 +136,14 @@ impl NvmlSource {
                         Method::PowerSampling(integrators.len() - 1)
                     }
                     Err(power_error) => {
+                        let why = if counter_error.to_string() == power_error.to_string() {
+                            counter_error.to_string()
+                        } else {
+                            format!("{counter_error}; {power_error}")
+                        };
                         unmeasured.push(format!(
-                            "GPU {index}: {name}: not measured (energy counter: {counter_error}; \
-                             power reading: {power_error})"
+                            "GPU {index} ({name}) reports neither its energy nor its power \
+                             (NVML: {why})"
                         ));
                         continue;
                     }
@@ -153,35 +166,31 @@ impl NvmlSource {
             };
             return Err(SourceError::new(NAME, what));
         }
-        let needs_sampler = !integrators.is_empty();
-        let shared = Arc::new(Shared {
-            nvml,
+        let period = (!integrators.is_empty()).then_some(SAMPLE_PERIOD);
+        let shared = Shared {
+            nvml: Arc::new(nvml),
             gpus,
+            count,
+            unmeasured,
             integrators: Mutex::new(integrators),
-        });
-        let sampler = if needs_sampler {
-            let sampler =
-                Sampler::start("pgadget-nvml-power", &shared, SAMPLE_PERIOD).map_err(|e| {
-                    SourceError::new(
-                        NAME,
-                        format!("cannot start the GPU power sampling thread: {e}"),
-                    )
-                })?;
-            Some(sampler)
-        } else {
-            None
+            restarts: AtomicU64::new(0),
         };
+        let shared = Watched::start("pgadget-nvml-power", shared, period).map_err(|e| {
+            SourceError::new(
+                NAME,
+                format!("cannot start the GPU power sampling thread: {e}"),
+            )
+        })?;
         Ok(NvmlSource {
             shared,
             library: library.map(Path::to_path_buf),
-            unmeasured,
-            sampler,
         })
     }
 
     /// The GPUs measured, with how each one is measured.
     pub fn gpus(&self) -> Vec<(String, Method)> {
         self.shared
+            .get()
             .gpus
             .iter()
             .map(|g| (g.name.clone(), g.method))
@@ -201,22 +210,60 @@ impl Sampled for Shared {
             }
         }
     }
+
+    /// The same library and GPUs; the integrals carry on, or restart (counted, so windows
+    /// across the fork are left empty) when a thread of the parent held them at the fork.
+    fn fork_copy(&self) -> Self {
+        let restarts = self.restarts.load(Ordering::Acquire);
+        let (integrators, restarts) = match self.integrators.try_lock() {
+            Ok(i) => (i.clone(), restarts),
+            Err(TryLockError::Poisoned(p)) => (p.into_inner().clone(), restarts),
+            Err(TryLockError::WouldBlock) => {
+                let fresh = self
+                    .gpus
+                    .iter()
+                    .filter(|g| matches!(g.method, Method::PowerSampling(_)))
+                    .map(|_| Integrator {
+                        last_at: Instant::now(),
+                        last_milliwatts: 0.0,
+                        joules: 0.0,
+                    })
+                    .collect();
+                (fresh, restarts + 1)
+            }
+        };
+        Shared {
+            nvml: Arc::clone(&self.nvml),
+            gpus: self.gpus.clone(),
+            count: self.count,
+            unmeasured: self.unmeasured.clone(),
+            integrators: Mutex::new(integrators),
+            restarts: AtomicU64::new(restarts),
+        }
+    }
 }
 
 impl Shared {
-    /// The cumulative energy of all measured GPUs, in joules.
-    fn read_joules(&self) -> Result<f64, SourceError> {
+    /// The cumulative energy of all GPUs, in joules, or why there is no total.
+    fn read_joules(&self) -> Result<f64, String> {
+        if !self.unmeasured.is_empty() {
+            return Err(format!(
+                "{}, so the total of the {} GPUs is unknown; run `pgadget doctor`",
+                self.unmeasured.join("; "),
+                self.count
+            ));
+        }
         let mut total = 0.0;
         for gpu in &self.gpus {
             let device = self
                 .nvml
                 .device_by_index(gpu.index)
-                .map_err(|e| read_error(gpu, "cannot open it", e))?;
+                .map_err(|e| read_error(gpu, "cannot be opened", e))?;
             total += match gpu.method {
                 Method::EnergyCounter => {
                     let millijoules = device
                         .total_energy_consumption()
-                        .map_err(|e| read_error(gpu, "cannot read its energy counter", e))?;
+                        .map_err(|e| read_error(gpu, "could not read its energy counter", e))?;
                     millijoules as f64 / 1000.0
                 }
                 Method::PowerSampling(slot) => self.sample_gpu(gpu, slot, &device)?,
@@ -226,17 +273,17 @@ impl Shared {
     }
 
     /// Takes one power sample of `gpu` and returns its integrated energy in joules.
-    fn sample_gpu(&self, gpu: &Gpu, slot: usize, device: &Device<'_>) -> Result<f64, SourceError> {
+    fn sample_gpu(&self, gpu: &Gpu, slot: usize, device: &Device<'_>) -> Result<f64, String> {
         let milliwatts = f64::from(
             device
                 .power_usage()
-                .map_err(|e| read_error(gpu, "cannot read its power", e))?,
+                .map_err(|e| read_error(gpu, "could not read its power", e))?,
         );
         let mut integrators = self.integrators.lock().unwrap_or_else(|p| p.into_inner());
         let Some(integrator) = integrators.get_mut(slot) else {
-            return Err(SourceError::new(
-                NAME,
-                format!("internal error: no integrator for GPU {}", gpu.index),
+            return Err(format!(
+                "internal error: no integrator for GPU {}",
+                gpu.index
             ));
         };
         // The time is taken under the lock so that samples stay in order between threads.
@@ -251,10 +298,12 @@ impl Shared {
     }
 }
 
-fn read_error(gpu: &Gpu, what: &str, e: NvmlError) -> SourceError {
-    SourceError::new(
-        NAME,
-        format!("GPU {} ({}): {what}: {e}", gpu.index, gpu.name),
+/// Why a GPU's energy is missing from a window, naming the GPU, and what to do.
+fn read_error(gpu: &Gpu, what: &str, e: NvmlError) -> String {
+    format!(
+        "GPU {} ({}) {what} ({e}), so the total of the GPUs is unknown; check it with \
+         `nvidia-smi`",
+        gpu.index, gpu.name
     )
 }
 
@@ -310,14 +359,31 @@ impl EnergySource for NvmlSource {
         SourceKind::Gpu
     }
 
+    fn domains(&self) -> &[Domain] {
+        &[Domain::Gpu]
+    }
+
     fn read(&self) -> Result<Reading, SourceError> {
-        Ok(Reading {
-            gpu: Some(self.shared.read_joules()?),
+        let shared = self.shared.get();
+        let mut reading = Reading {
+            gpu: match shared.read_joules() {
+                Ok(joules) => Cell::Joules(joules),
+                Err(reason) => Cell::Lost(reason),
+            },
             ..Reading::default()
-        })
+        };
+        let restarts = shared.restarts.load(Ordering::Acquire);
+        if restarts > 0 {
+            reading.breaks[Domain::Gpu as usize] = super::Breaks {
+                count: restarts,
+                last: Some(Break::Fork),
+            };
+        }
+        Ok(reading)
     }
 
     fn describe(&self) -> Vec<String> {
+        let shared = self.shared.get();
         let mut lines = vec![format!(
             "library: {}",
             self.library.as_ref().map_or_else(
@@ -325,7 +391,7 @@ impl EnergySource for NvmlSource {
                 |p| p.display().to_string()
             )
         )];
-        for gpu in &self.shared.gpus {
+        for gpu in &shared.gpus {
             let how = match gpu.method {
                 Method::EnergyCounter => "energy counter".to_string(),
                 Method::PowerSampling(_) => format!(
@@ -335,7 +401,16 @@ impl EnergySource for NvmlSource {
             };
             lines.push(format!("GPU {}: {}: {how}", gpu.index, gpu.name));
         }
-        lines.extend(self.unmeasured.iter().cloned());
+        for gpu in &shared.unmeasured {
+            lines.push(format!("{gpu}: not measured"));
+        }
+        if !shared.unmeasured.is_empty() {
+            lines.push(format!(
+                "the GPU column is left empty in every row: it is the total of all {} GPUs, and \
+                 a total without the GPUs above would look complete",
+                shared.count
+            ));
+        }
         lines
     }
 }

@@ -11,9 +11,11 @@
 //! Each `energy_uj` stays open and is read with one positioned read per reading; its
 //! `max_energy_range_uj` gives the point at which it rolls over, which the sampler undoes.
 
-use super::rapl::{self, Access, RaplCounters};
+use super::clock::BootClock;
+use super::msr::CpuModel;
+use super::rapl::{self, Access, RaplCounters, Unit};
 use super::sampler::{Counter, DomainKind, RawCounter, GENEROUS_WATTS};
-use super::{EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use super::{Domain, EnergySource, Reading, SourceConfig, SourceError, SourceKind};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
@@ -111,12 +113,6 @@ pub fn access_error(root: &Path, path: &Path, e: &io::Error) -> SourceError {
     .error(path, e)
 }
 
-fn read_trimmed(root: &Path, path: &Path) -> Result<String, SourceError> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .map_err(|e| access_error(root, path, &e))
-}
-
 /// A zone found in the tree, before it is opened.
 #[derive(Debug)]
 struct Zone {
@@ -194,20 +190,67 @@ fn scan(root: &Path, notes: &mut Vec<String>) -> Result<Vec<Zone>, SourceError> 
     Ok(zones)
 }
 
-/// Decides what each zone is. Returns `(package, role, zone)` for every zone in use.
-fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, DomainKind, usize)> {
-    // The package each top-level zone stands for, by (mmio, zone number).
-    let mut package_of: BTreeMap<(bool, u32), u32> = BTreeMap::new();
+/// The package (and die) a top-level zone's name stands for: `package-N`, or
+/// `package-N-die-M` where the kernel shows each die of a package as a zone of its own.
+fn parse_package_name(name: &str) -> Option<Unit> {
+    let rest = name.strip_prefix("package-")?;
+    let (package, die) = match rest.split_once("-die-") {
+        Some((p, d)) => (p.parse().ok()?, d.parse().ok()?),
+        None => (rest.parse().ok()?, 0),
+    };
+    Some(Unit { package, die })
+}
+
+/// Whether the CPU is AMD's (or Hygon's, the same design): their powercap `core` zone is one
+/// core's counter.
+fn is_amd(cpu: &CpuModel) -> bool {
+    matches!(cpu.vendor.as_str(), "AuthenticAMD" | "HygonGenuine")
+}
+
+/// Decides what each zone is. Returns `(unit, role, zone)` for every zone in use.
+fn assign(
+    zones: &[Zone],
+    cpu: Result<&CpuModel, &str>,
+    notes: &mut Vec<String>,
+    explained: &mut Vec<DomainKind>,
+) -> Vec<(Unit, DomainKind, usize)> {
+    // The unit each top-level zone stands for, by (mmio, zone number).
+    let mut unit_of: BTreeMap<(bool, u32), Unit> = BTreeMap::new();
     for z in zones.iter().filter(|z| z.id.sub.is_none()) {
-        if let Some(p) = z.name.strip_prefix("package-").and_then(|p| p.parse().ok()) {
-            package_of.insert((z.id.mmio, z.id.zone), p);
+        if let Some(unit) = parse_package_name(&z.name) {
+            unit_of.insert((z.id.mmio, z.id.zone), unit);
         }
     }
-    let mut used: BTreeMap<(u32, DomainKind), usize> = BTreeMap::new();
+    let mut core_note = None;
+    let mut used: BTreeMap<(Unit, DomainKind), usize> = BTreeMap::new();
     for (i, z) in zones.iter().enumerate() {
         let role = match (z.id.sub, z.name.as_str()) {
-            (None, name) if name.starts_with("package-") => DomainKind::Package,
-            (Some(_), "core") => DomainKind::Cores,
+            (None, name) if parse_package_name(name).is_some() => DomainKind::Package,
+            (Some(_), "core") => match cpu {
+                Ok(cpu) if !is_amd(cpu) => DomainKind::Cores,
+                // Linux reads MSR_AMD_CORE_ENERGY_STATUS of the package's first CPU for AMD's
+                // `core` zone (drivers/powercap/intel_rapl_msr.c): the energy of one core.
+                Ok(cpu) => {
+                    core_note.get_or_insert_with(|| {
+                        format!(
+                            "{} CPU: the `core` zones count one core each (Linux reads the \
+                             first CPU's core energy register), not the package's cores, so \
+                             IA is left empty (not measured)",
+                            cpu.vendor
+                        )
+                    });
+                    continue;
+                }
+                Err(why) => {
+                    core_note.get_or_insert_with(|| {
+                        format!(
+                            "the CPU vendor is unknown ({why}); on AMD the `core` zones count \
+                             one core, so IA is left empty (not measured)"
+                        )
+                    });
+                    continue;
+                }
+            },
             (Some(_), "dram") => DomainKind::Dram,
             (_, "psys") => {
                 notes.push(format!(
@@ -231,7 +274,7 @@ fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, DomainKind, usiz
                 continue;
             }
         };
-        let Some(&package) = package_of.get(&(z.id.mmio, z.id.zone)) else {
+        let Some(&unit) = unit_of.get(&(z.id.mmio, z.id.zone)) else {
             notes.push(format!(
                 "{} ({}): its parent zone is not a package, not used",
                 z.dir_name(),
@@ -242,7 +285,7 @@ fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, DomainKind, usiz
         // Zones are sorted with intel-rapl before intel-rapl-mmio, so a repeat of a domain
         // already seen is the MMIO copy (or a second copy of anything): counting it would
         // count the same energy twice.
-        if let Some(&first) = used.get(&(package, role)) {
+        if let Some(&first) = used.get(&(unit, role)) {
             notes.push(format!(
                 "{} ({}) repeats {}: skipped so it is not counted twice",
                 z.dir_name(),
@@ -251,9 +294,13 @@ fn assign(zones: &[Zone], notes: &mut Vec<String>) -> Vec<(u32, DomainKind, usiz
             ));
             continue;
         }
-        used.insert((package, role), i);
+        used.insert((unit, role), i);
     }
-    used.into_iter().map(|((p, r), i)| (p, r, i)).collect()
+    if let Some(note) = core_note {
+        notes.push(note);
+        explained.push(DomainKind::Cores);
+    }
+    used.into_iter().map(|((u, r), i)| (u, r, i)).collect()
 }
 
 /// RAPL energy read through powercap.
@@ -262,30 +309,89 @@ pub struct Powercap {
     counters: RaplCounters<EnergyFile>,
     root: PathBuf,
     packages: usize,
+    dies: usize,
     notes: Vec<String>,
 }
 
-/// Opens the powercap tree at `config.powercap_root`.
+/// Opens the powercap tree at `config.powercap_root`; the CPU's vendor comes from
+/// `config.cpuinfo`.
 pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError> {
-    probe_with(&config.powercap_root, GENEROUS_WATTS).map(|s| Arc::new(s) as Arc<dyn EnergySource>)
+    let cpu = CpuModel::read(&config.cpuinfo);
+    probe_with(
+        &config.powercap_root,
+        cpu.as_ref().map_err(String::as_str),
+        GENEROUS_WATTS,
+    )
+    .map(|s| Arc::new(s) as Arc<dyn EnergySource>)
+}
+
+/// Reads a zone's `max_energy_range_uj`: the point where `energy_uj` rolls over.
+fn read_range(root: &Path, zone: &Zone) -> Result<u64, SourceError> {
+    let path = zone.dir.join("max_energy_range_uj");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        SourceError::new(
+            SOURCE,
+            format!(
+                "{} cannot be read ({e}), so the roll-overs of {} cannot be undone",
+                path.display(),
+                zone.dir.join("energy_uj").display()
+            ),
+        )
+        .with_remedy(format!(
+            "this kernel shows the zone incompletely; as root, the MSRs read the same counters \
+             (`sudo modprobe msr` and {}=msr); {}",
+            crate::config::SOURCES,
+            if e.kind() == io::ErrorKind::PermissionDenied {
+                access_error(root, &path, &e).remedy.unwrap_or_default()
+            } else {
+                String::from("or report the kernel version to pgadget")
+            }
+        ))
+    })?;
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err(SourceError::new(
+            SOURCE,
+            format!("{} is 0: the counter has no usable range", path.display()),
+        )),
+        Ok(range) => Ok(range),
+        Err(_) => Err(SourceError::new(
+            SOURCE,
+            format!(
+                "{} is not a number of microjoules ({:?}), so the counter's roll-over cannot be \
+                 undone",
+                path.display(),
+                text.trim()
+            ),
+        )),
+    }
 }
 
 /// Opens the powercap tree at `root`, bounding each domain's power by `max_watts` (which sets
-/// how often the sampler reads; production uses [`GENEROUS_WATTS`]).
-pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> {
+/// how often the sampler reads; production uses [`GENEROUS_WATTS`]). `cpu` is the CPU's model,
+/// or why it is unknown: AMD's `core` zones are not used.
+pub fn probe_with(
+    root: &Path,
+    cpu: Result<&CpuModel, &str>,
+    max_watts: f64,
+) -> Result<Powercap, SourceError> {
     let mut notes = Vec::new();
     let zones = scan(root, &mut notes)?;
-    let mut assigned = assign(&zones, &mut notes);
-    let packages: Vec<u32> = assigned
-        .iter()
-        .filter(|(_, r, _)| *r == DomainKind::Package)
-        .map(|(p, _, _)| *p)
-        .collect();
-    if packages.is_empty() {
+    let mut explained = Vec::new();
+    let mut assigned = assign(&zones, cpu, &mut notes, &mut explained);
+    let multi_die = assigned.iter().any(|(u, _, _)| u.die > 0);
+    let place = |unit: Unit| {
+        if multi_die {
+            unit.to_string()
+        } else {
+            format!("package {}", unit.package)
+        }
+    };
+    if !assigned.iter().any(|(_, r, _)| *r == DomainKind::Package) {
         return Err(SourceError::new(
             SOURCE,
             format!(
-                "no RAPL package zone (an intel-rapl:N whose name is package-N) under {}",
+                "no RAPL package zone (an intel-rapl:N whose name is package-N or \
+                 package-N-die-M) under {}",
                 root.display()
             ),
         )
@@ -294,59 +400,105 @@ pub fn probe_with(root: &Path, max_watts: f64) -> Result<Powercap, SourceError> 
              5.8 or later)",
         ));
     }
+    // A subzone whose range cannot be read costs its column only; a package's costs the source.
+    let mut ranges: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut broken: Vec<DomainKind> = Vec::new();
+    for (unit, kind, i) in &assigned {
+        match read_range(root, &zones[*i]) {
+            Ok(range) => {
+                ranges.insert(*i, range);
+            }
+            Err(e) if *kind == DomainKind::Package => return Err(e),
+            Err(e) => {
+                notes.push(format!(
+                    "{} ({}, {}): {}; the {} column is left empty",
+                    zones[*i].dir_name(),
+                    zones[*i].name,
+                    place(*unit),
+                    e.what,
+                    kind.domain().column()
+                ));
+                broken.push(*kind);
+            }
+        }
+    }
+    assigned.retain(|(_, kind, _)| !broken.contains(kind));
+    explained.extend(broken);
+    let mut opened = Vec::with_capacity(assigned.len());
+    for (unit, kind, i) in assigned {
+        let zone = &zones[i];
+        let energy = zone.dir.join("energy_uj");
+        let file = EnergyFile::open(&energy).map_err(|e| access_error(root, &energy, &e))?;
+        opened.push((unit, kind, i, file));
+    }
+    // Some kernels show a package once per die, each die zone reading the same counter.
+    let package_files: Vec<(Unit, &dyn RawCounter)> = opened
+        .iter()
+        .filter(|(_, kind, _, _)| *kind == DomainKind::Package)
+        .map(|(unit, _, _, file)| (*unit, file as &dyn RawCounter))
+        .collect();
+    let shared = rapl::shared_dies(&package_files);
+    for package in &shared {
+        notes.push(format!(
+            "package {package}: its `package-{package}-die-N` zones all read one counter (the \
+             kernel shows the package once per die), so only the first die's zones are counted"
+        ));
+    }
+    if !shared.is_empty() {
+        let first_die: BTreeMap<u32, u32> =
+            opened.iter().fold(BTreeMap::new(), |mut m, (u, _, _, _)| {
+                let d = m.entry(u.package).or_insert(u.die);
+                *d = (*d).min(u.die);
+                m
+            });
+        opened
+            .retain(|(u, _, _, _)| !shared.contains(&u.package) || first_die[&u.package] == u.die);
+    }
+    let mut units: Vec<Unit> = opened
+        .iter()
+        .filter(|(_, kind, _, _)| *kind == DomainKind::Package)
+        .map(|(u, _, _, _)| *u)
+        .collect();
+    units.sort_unstable();
+    units.dedup();
     rapl::complete_columns(
-        &mut assigned,
-        |(package, kind, _)| (*package, *kind),
-        &packages,
+        &mut opened,
+        |(unit, kind, _, _)| (*unit, *kind),
+        &units,
         |kind| match kind {
             DomainKind::Dram => "`dram` zone".into(),
             _ => "`core` zone".into(),
         },
+        &explained,
         &mut notes,
     );
-    let mut counters = Vec::with_capacity(assigned.len());
-    for (package, kind, i) in assigned {
+    let mut counters = Vec::with_capacity(opened.len());
+    for (unit, kind, i, file) in opened {
         let zone = &zones[i];
         let energy = zone.dir.join("energy_uj");
-        let range_path = zone.dir.join("max_energy_range_uj");
-        let range: u64 = read_trimmed(root, &range_path)?.parse().map_err(|_| {
-            SourceError::new(
-                SOURCE,
-                format!(
-                    "{} is not a number of microjoules, so the counter's roll-over cannot be \
-                     undone",
-                    range_path.display()
-                ),
-            )
-        })?;
-        if range == 0 {
-            return Err(SourceError::new(
-                SOURCE,
-                format!(
-                    "{} is 0: the counter has no usable range",
-                    range_path.display()
-                ),
-            ));
-        }
-        let file = EnergyFile::open(&energy).map_err(|e| access_error(root, &energy, &e))?;
+        let range = ranges[&i];
         // energy_uj takes the values 0..=max_energy_range_uj, so it rolls over after range + 1
         // microjoules. (The kernel's range is 0xffffffff hardware units; the true roll-over is
         // one unit, ~61 µJ, further: an error of 61 µJ per roll-over, every few minutes.)
         let counter = Counter::new(
             kind,
-            format!("{} ({}, package {package})", energy.display(), zone.name),
+            format!("{} ({}, {})", energy.display(), zone.name, place(unit)),
             file,
             1e-6,
             range.saturating_add(1),
             max_watts,
+            &BootClock,
         )
         .map_err(|e| access_error(root, &energy, &e))?;
         counters.push(counter);
     }
+    let mut packages: Vec<u32> = units.iter().map(|u| u.package).collect();
+    packages.dedup();
     Ok(Powercap {
         counters: RaplCounters::watch(SOURCE, counters)?,
         root: root.to_path_buf(),
         packages: packages.len(),
+        dies: units.len(),
         notes,
     })
 }
@@ -360,13 +512,26 @@ impl EnergySource for Powercap {
         SourceKind::Cpu
     }
 
+    fn domains(&self) -> &[Domain] {
+        self.counters.domains()
+    }
+
     fn read(&self) -> Result<Reading, SourceError> {
-        self.counters.reading()
+        Ok(self.counters.reading())
     }
 
     fn describe(&self) -> Vec<String> {
+        let dies = if self.dies > self.packages {
+            format!(" ({} dies, summed per package)", self.dies)
+        } else {
+            String::new()
+        };
         self.counters.describe(
-            format!("{} package(s) under {}", self.packages, self.root.display()),
+            format!(
+                "{} package(s){dies} under {}",
+                self.packages,
+                self.root.display()
+            ),
             &self.notes,
         )
     }
@@ -375,6 +540,7 @@ impl EnergySource for Powercap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::energy::Cell;
     use std::fs;
 
     /// Writes one zone of a simulated powercap tree.
@@ -392,8 +558,16 @@ mod tests {
 
     const RANGE: u64 = 262_143_328_850;
 
+    fn cpu(vendor: &str) -> CpuModel {
+        CpuModel {
+            vendor: vendor.into(),
+            family: if vendor == "AuthenticAMD" { 0x19 } else { 6 },
+            model: 0x55,
+        }
+    }
+
     fn probe_dir(root: &Path) -> Powercap {
-        probe_with(root, GENEROUS_WATTS).unwrap_or_else(|e| panic!("{e}"))
+        probe_with(root, Ok(&cpu("GenuineIntel")), GENEROUS_WATTS).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -434,10 +608,13 @@ mod tests {
         set(root, "intel-rapl:0:1", 9_999_999);
         set(root, "intel-rapl:0:2", 1_300_000);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(2.5));
-        assert!((used.dram.unwrap() - 0.2).abs() < 1e-12, "{used:?}");
-        assert_eq!(used.cores, Some(1.0));
-        assert_eq!(used.gpu, None);
+        assert_eq!(used.package.joules(), Some(2.5));
+        assert!(
+            (used.dram.joules().unwrap() - 0.2).abs() < 1e-12,
+            "{used:?}"
+        );
+        assert_eq!(used.cores.joules(), Some(1.0));
+        assert_eq!(used.gpu, Cell::NotMeasured);
         let text = source.describe().join("\n");
         assert!(text.contains("1 package(s)"), "{text}");
         assert!(text.contains("uncore"), "{text}");
@@ -454,10 +631,13 @@ mod tests {
         let start = source.read().unwrap();
         // A window in which the counters did not move is reported as measured: 0, not a guess.
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(0.0));
-        assert_eq!(used.cores, Some(0.0));
+        assert_eq!(used.package.joules(), Some(0.0));
+        assert_eq!(used.cores.joules(), Some(0.0));
         set(root, "intel-rapl:0/intel-rapl:0:0", 1_000_005);
-        assert_eq!(source.read().unwrap().since(&start).cores, Some(1.0));
+        assert_eq!(
+            source.read().unwrap().since(&start).cores.joules(),
+            Some(1.0)
+        );
     }
 
     #[test]
@@ -475,27 +655,44 @@ mod tests {
         set(root, "intel-rapl:0:0", 400_000);
         set(root, "intel-rapl:1:0", 600_000);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(5.0));
-        assert_eq!(used.dram, Some(1.0));
-        assert_eq!(used.cores, None, "no core zone: no invented figure");
+        assert_eq!(used.package.joules(), Some(5.0));
+        assert_eq!(used.dram.joules(), Some(1.0));
+        assert_eq!(
+            used.cores,
+            Cell::NotMeasured,
+            "no core zone: no invented figure"
+        );
         assert!(source.describe()[0].starts_with("2 package(s)"));
     }
 
     #[test]
-    fn amd_package_and_core_without_dram() {
+    fn amd_package_without_its_one_core_zone_and_without_dram() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
         zone(root, "intel-rapl:0", "package-0", 10, 65_532_610_987);
         zone(root, "intel-rapl:0:0", "core", 10, 65_532_610_987);
-        let source = probe_dir(root);
+        let source = probe_with(root, Ok(&cpu("AuthenticAMD")), GENEROUS_WATTS).unwrap();
+        assert_eq!(source.domains(), [Domain::Package]);
         let start = source.read().unwrap();
         set(root, "intel-rapl:0", 1_000_010);
         set(root, "intel-rapl:0:0", 600_010);
         let used = source.read().unwrap().since(&start);
-        assert_eq!(used.package, Some(1.0));
-        assert!((used.cores.unwrap() - 0.6).abs() < 1e-12, "{used:?}");
-        assert_eq!(used.dram, None);
-        assert!(source.describe().join("\n").contains("no `dram` zone"));
+        assert_eq!(used.package.joules(), Some(1.0));
+        assert_eq!(used.cores, Cell::NotMeasured, "one core is not the cores");
+        assert_eq!(used.dram, Cell::NotMeasured);
+        let text = source.describe().join("\n");
+        assert!(text.contains("no `dram` zone"), "{text}");
+        assert!(
+            text.contains("AuthenticAMD CPU: the `core` zones count one core each"),
+            "{text}"
+        );
+        // An unknown vendor is treated the same way: right or empty.
+        let source = probe_with(root, Err("no cpuinfo"), GENEROUS_WATTS).unwrap();
+        assert_eq!(source.read().unwrap().cores, Cell::NotMeasured);
+        assert!(source
+            .describe()
+            .join("\n")
+            .contains("the CPU vendor is unknown (no cpuinfo)"));
     }
 
     #[test]
@@ -514,7 +711,7 @@ mod tests {
         set(root, "intel-rapl:1", 9_000_000);
         let used = source.read().unwrap().since(&start);
         assert_eq!(
-            used.package,
+            used.package.joules(),
             Some(4.0),
             "psys and the MMIO copy must not be added"
         );
@@ -530,13 +727,17 @@ mod tests {
     fn a_counter_that_rolls_over_is_unwrapped() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        zone(root, "intel-rapl:0", "package-0", 9_000_000, 9_999_999);
+        // 1000 J, one second at the 1000 W bound: readings a moment apart leave no gap.
+        zone(root, "intel-rapl:0", "package-0", 999_000_000, 999_999_999);
         let source = probe_dir(root);
         let start = source.read().unwrap();
-        // 9 J -> 9.999999 J -> 0 -> 0.5 J: 1.5 J.
+        // 999 J -> 999.999999 J -> 0 -> 0.5 J: 1.5 J.
         set(root, "intel-rapl:0", 500_000);
         let used = source.read().unwrap().since(&start);
-        assert!((used.package.unwrap() - 1.5).abs() < 1e-9, "{used:?}");
+        assert!(
+            (used.package.joules().unwrap() - 1.5).abs() < 1e-9,
+            "{used:?}"
+        );
     }
 
     #[test]
@@ -547,17 +748,17 @@ mod tests {
         zone(root, "intel-rapl:0:0", "core", 0, RANGE);
         zone(root, "intel-rapl:1", "package-1", 0, RANGE);
         let source = probe_dir(root);
-        assert_eq!(source.read().unwrap().cores, None);
+        assert_eq!(source.read().unwrap().cores, Cell::NotMeasured);
         assert!(source.describe().join("\n").contains("only packages [0]"));
     }
 
     #[test]
     fn missing_root_or_packages_are_explained() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = probe_with(&tmp.path().join("nope"), GENEROUS_WATTS).unwrap_err();
+        let err = probe_with(&tmp.path().join("nope"), Err("test"), GENEROUS_WATTS).unwrap_err();
         assert!(err.what.contains("does not exist"), "{err}");
         assert!(err.remedy.is_some());
-        let err = probe_with(tmp.path(), GENEROUS_WATTS).unwrap_err();
+        let err = probe_with(tmp.path(), Err("test"), GENEROUS_WATTS).unwrap_err();
         assert!(err.what.contains("no RAPL package zone"), "{err}");
     }
 
@@ -594,12 +795,12 @@ mod tests {
         let energy = root.join("intel-rapl:0/energy_uj");
         fs::remove_file(&energy).unwrap();
         fs::create_dir(&energy).unwrap();
-        let err = probe_with(root, GENEROUS_WATTS).unwrap_err();
+        let err = probe_with(root, Err("test"), GENEROUS_WATTS).unwrap_err();
         assert!(err.what.contains("intel-rapl:0/energy_uj"), "{err}");
         // A dangling link fails at open.
         fs::remove_dir(&energy).unwrap();
         std::os::unix::fs::symlink(root.join("gone"), &energy).unwrap();
-        let err = probe_with(root, GENEROUS_WATTS).unwrap_err();
+        let err = probe_with(root, Err("test"), GENEROUS_WATTS).unwrap_err();
         assert!(
             err.what.contains("intel-rapl:0/energy_uj does not exist"),
             "{err}"

@@ -5,10 +5,22 @@
 //! runs one PowerLog for its length: [`EnergySource::begin`] starts
 //! `PowerLog -resolution 100 -file OUT.csv -cmd cat` with a pipe as standard input (PowerLog logs
 //! until its command exits, and `cat` exits when the pipe closes), and [`EnergySource::end`]
-//! closes the pipe, waits for PowerLog to write its summary, and reads the file. A PowerLog that
-//! does not finish in time is killed, and the energy is then taken from the last complete sample
-//! row instead of the summary. On Windows, where a child's standard input is not reliably
-//! inherited, PowerLog runs with a long `-duration` and is always stopped that way.
+//! closes the pipe, waits for PowerLog to write its summary, and reads the file.
+//!
+//! The caller is never held up by more than [`DEFAULT_STOP_GRACE`] (1 s) after its window: a
+//! PowerLog still running then is killed, and the energy is taken from its sample rows up to
+//! the window's end instead of the summary. On Windows, where a child's standard input is not
+//! reliably inherited, PowerLog runs with a long `-duration` and is always stopped that way.
+//!
+//! PowerLog's numbers are checked against the window before they are used. PowerLog samples
+//! from its own start, a little after the window opened, so the energy it reports covers its
+//! "Total Elapsed Time" (or the elapsed time of the sample row used); the window's energy is
+//! that energy at the same average power over the whole window, provided PowerLog sampled
+//! between [`MIN_COVERAGE`] and [`MAX_COVERAGE`] of it. A PowerLog that failed (a non-zero exit
+//! status, no sample row, an elapsed time far from the window's) leaves the cells empty with
+//! the reason: its output is never taken as a measurement of a window it did not cover. The
+//! output of the last failed window is kept for the user to look at (the note says where); an
+//! earlier one is removed then, so a PowerLog failing in every call leaves one directory.
 //!
 //! Both known output variants are read: macOS (every field double-quoted, summary lines such as
 //! `"Cumulative Package Energy_0 (mWh) = 17.939317"`) and Windows' PowerLog 3.0 (unquoted,
@@ -17,14 +29,17 @@
 //! inside the package, so adding it to "Cumulative GPU Energy" would count it twice in the CO2
 //! (package + DRAM + GPU). The GPU column is for discrete GPUs (NVML).
 //!
-//! The window starts when PowerLog has started sampling, a few milliseconds after `begin`.
+//! The window opens before PowerLog samples: [`EnergySource::begin`] returns as soon as
+//! PowerLog is started, without waiting for its first sample.
 
-use super::{Begun, EnergySource, Reading, SourceConfig, SourceError, SourceKind};
+use super::{
+    Begun, Cell, Domain as Column, EnergySource, Reading, SourceConfig, SourceError, SourceKind,
+};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
@@ -33,8 +48,17 @@ pub const NAME: &str = "powerlog";
 /// PowerLog's sampling period, in milliseconds.
 pub const RESOLUTION_MS: u32 = 100;
 
-/// How long PowerLog may take to write its summary once its command has exited.
-pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long PowerLog may take, once the window is over, to write its summary and exit: the
+/// most a measured call is held up after its window (plus the time to kill PowerLog and read
+/// its output). PowerLog normally needs one sampling period (100 ms).
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// The least share of the window PowerLog must have sampled for its energy to be used: the
+/// rest (its start-up time) is charged at the average power of what it sampled.
+pub const MIN_COVERAGE: f64 = 0.75;
+
+/// The most PowerLog may have sampled, as a share of the window, for its energy to be used.
+pub const MAX_COVERAGE: f64 = 1.25;
 
 /// Where Intel Power Gadget installs PowerLog.
 #[cfg(target_os = "macos")]
@@ -157,6 +181,8 @@ struct Session {
     child: Child,
     /// A directory of our own holding PowerLog's output and its console messages.
     dir: PathBuf,
+    /// When PowerLog had been started: the window opens then.
+    started: Instant,
 }
 
 const OUTPUT_FILE: &str = "powerlog.csv";
@@ -215,7 +241,12 @@ impl PowerLog {
             command.args(["-cmd", "cat"]).stdin(Stdio::piped());
         }
         match command.spawn() {
-            Ok(child) => Ok(Session { child, dir }),
+            // The window opens when `begin` returns, just after PowerLog was started.
+            Ok(child) => Ok(Session {
+                child,
+                dir,
+                started: Instant::now(),
+            }),
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
                 Err(SourceError::new(
@@ -227,43 +258,156 @@ impl PowerLog {
     }
 
     fn finish(&self, mut session: Session) -> Result<Reading, SourceError> {
+        // A PowerLog that already ended did not see the whole window.
+        let ended_early = session.child.try_wait().ok().flatten();
+        let closed = Instant::now();
+        let window = closed.saturating_duration_since(session.started);
         // On Windows PowerLog runs for a fixed duration with nothing to end it early: waiting
         // for it would delay every measured call by the grace period, so it is stopped at once
-        // and read from its last sample row.
+        // and read from its sample rows.
         let grace = if cfg!(windows) {
             Duration::ZERO
         } else {
             self.stop_grace
         };
-        let stopped = stop(&mut session.child, grace);
+        let stopped = match ended_early {
+            Some(status) => Stopped::Exited(status),
+            None => stop(&mut session.child, grace),
+        };
+        // How long PowerLog went on sampling after the window closed.
+        let lag = closed.elapsed();
+        let result = self.window_energy(&session, &stopped, ended_early.is_some(), window, lag);
+        match result {
+            Ok(reading) => {
+                let _ = std::fs::remove_dir_all(&session.dir);
+                Ok(reading)
+            }
+            Err(e) => Err(keep_for_inspection(&session.dir, e)),
+        }
+    }
+
+    /// The energy of a window of length `window` from PowerLog's output, checked against how
+    /// PowerLog ended and what it covered.
+    fn window_energy(
+        &self,
+        session: &Session,
+        stopped: &Stopped,
+        ended_early: bool,
+        window: Duration,
+        lag: Duration,
+    ) -> Result<Reading, SourceError> {
         let output = session.dir.join(OUTPUT_FILE);
-        let result = match std::fs::read(&output) {
-            Ok(bytes) => parse_output(&String::from_utf8_lossy(&bytes))
-                .map(|totals| totals.reading())
-                .map_err(|e| {
-                    SourceError::new(NAME, format!("{e} (in {}, kept)", output.display()))
-                }),
-            Err(e) => Err(SourceError::new(
-                NAME,
-                format!(
-                    "PowerLog ({}) wrote no output to {} ({e}); it {}{}",
-                    self.path.display(),
-                    output.display(),
-                    describe_stop(&stopped),
-                    console_tail(&session.dir.join(CONSOLE_FILE)),
-                ),
-            )
-            .with_remedy(format!(
+        let failed = |what: String| {
+            SourceError::new(NAME, what).with_remedy(format!(
                 "run `'{}' -duration 1 -file test.csv` by hand to see what it needs (on macOS, \
                  Intel Power Gadget's driver must be loaded)",
                 self.path.display()
-            ))),
+            ))
         };
-        if result.is_ok() {
-            let _ = std::fs::remove_dir_all(&session.dir);
+        match stopped {
+            Stopped::Exited(status) if !status.success() => {
+                return Err(failed(format!(
+                    "PowerLog ({}) {} with {status}{}, so its energy is not used",
+                    self.path.display(),
+                    if ended_early {
+                        "ended before the window did"
+                    } else {
+                        "exited"
+                    },
+                    console_tail(&session.dir.join(CONSOLE_FILE)),
+                )))
+            }
+            Stopped::Unknown(e) => {
+                return Err(failed(format!(
+                    "PowerLog could not be waited for ({e}), so its output may be incomplete"
+                )))
+            }
+            _ => {}
         }
-        result
+        let text = match std::fs::read(&output) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) => {
+                return Err(failed(format!(
+                    "PowerLog ({}) wrote no output to {} ({e}); it {}{}",
+                    self.path.display(),
+                    output.display(),
+                    describe_stop(stopped),
+                    console_tail(&session.dir.join(CONSOLE_FILE)),
+                )))
+            }
+        };
+        // Sampling went on for `lag` after the window: a prompt stop (within two sampling
+        // periods) is covered by the summary; otherwise only the rows up to the window's end
+        // are used.
+        let prompt = lag <= Duration::from_millis(2 * u64::from(RESOLUTION_MS));
+        let totals = match (stopped, prompt) {
+            (Stopped::Exited(_), true) => parse_output(&text),
+            _ => parse_output_until(&text, lag.as_secs_f64()),
+        }
+        .map_err(|e| SourceError::new(NAME, e))?;
+        let window_secs = window.as_secs_f64();
+        let Some(covered) = totals.elapsed_secs.filter(|s| *s > 0.0) else {
+            return Err(SourceError::new(
+                NAME,
+                format!(
+                    "PowerLog's output gives no elapsed time, so what it covered of the {} \
+                     window cannot be checked",
+                    seconds(window_secs),
+                ),
+            ));
+        };
+        let coverage = covered / window_secs.max(f64::MIN_POSITIVE);
+        if !(MIN_COVERAGE..=MAX_COVERAGE).contains(&coverage) {
+            let why = if coverage < MIN_COVERAGE {
+                "it started sampling late, or stopped early; windows several times its start-up \
+                 time are measured"
+            } else {
+                "it sampled past the window"
+            };
+            return Err(SourceError::new(
+                NAME,
+                format!(
+                    "PowerLog sampled {} of this {} window ({why}), so its energy is not \
+                     stretched to the window",
+                    seconds(covered),
+                    seconds(window_secs)
+                ),
+            ));
+        }
+        // The average power over what PowerLog sampled, over the whole window.
+        let scale = window_secs / covered;
+        let joules =
+            |mwh: Option<f64>| mwh.map_or(Cell::NotMeasured, |v| Cell::Joules(v * 3.6 * scale));
+        Ok(Reading {
+            package: joules(totals.package_mwh),
+            cores: joules(totals.cores_mwh),
+            dram: joules(totals.dram_mwh),
+            ..Reading::default()
+        })
     }
+}
+
+/// The output of the last window PowerLog failed, kept for the user to look at.
+static KEPT: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Keeps the output directory `dir` of a failed window (PowerLog's CSV and what it printed)
+/// for the user to look at, and says where in `error`. Only the last failure's is kept: a
+/// PowerLog that fails in every window of a long run leaves one directory, not one per call.
+fn keep_for_inspection(dir: &Path, mut error: SourceError) -> SourceError {
+    let mut kept = KEPT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(previous) = kept.replace(dir.to_path_buf()) {
+        let _ = std::fs::remove_dir_all(previous);
+    }
+    error.what.push_str(&format!(
+        " (its output is kept in {} until PowerLog fails again)",
+        dir.display()
+    ));
+    error
+}
+
+/// A number of seconds for a message.
+fn seconds(secs: f64) -> String {
+    format!("{secs:.2} s")
 }
 
 /// How PowerLog ended.
@@ -327,6 +471,10 @@ impl EnergySource for PowerLog {
         SourceKind::Cpu
     }
 
+    fn domains(&self) -> &[Column] {
+        &[Column::Package, Column::Cores, Column::Dram]
+    }
+
     /// PowerLog has no counter to read at an instant: it measures whole windows.
     fn read(&self) -> Result<Reading, SourceError> {
         Err(SourceError::new(
@@ -362,6 +510,14 @@ impl EnergySource for PowerLog {
                 "runs for each measured window, sampling every {RESOLUTION_MS} ms; package, \
                  IA (cores), DRAM and GT (integrated GPU) energy"
             ),
+            format!(
+                "a window ends at most {:.1} s late (PowerLog is killed then); its energy is used \
+                 when PowerLog sampled {:.0}%..{:.0}% of it (the rest, its start-up, is charged \
+                 at the average power), else the cells are left empty with the reason",
+                self.stop_grace.as_secs_f64(),
+                MIN_COVERAGE * 100.0,
+                MAX_COVERAGE * 100.0
+            ),
         ]
     }
 }
@@ -389,21 +545,24 @@ pub struct Totals {
     pub dram_mwh: Option<f64>,
     /// "Cumulative GT Energy": the integrated GPU.
     pub gt_mwh: Option<f64>,
-    /// "Total Elapsed Time (sec)", when the summary has it.
+    /// The time the energies cover: the summary's "Total Elapsed Time (sec)", else the
+    /// "Elapsed Time (sec)" of the sample row used.
     pub elapsed_secs: Option<f64>,
-    /// True when the values come from the summary, false when from the last sample row.
+    /// True when the values come from the summary, false when from a sample row.
     pub from_summary: bool,
+    /// How many complete sample rows the output has (up to the row used).
+    pub samples: usize,
 }
 
 impl Totals {
     /// The energies in joules. GT stays out of the GPU domain: the package already holds it.
     pub fn reading(&self) -> Reading {
-        let joules = |mwh: Option<f64>| mwh.map(|v| v * 3.6);
+        let joules = |mwh: Option<f64>| mwh.map_or(Cell::NotMeasured, |v| Cell::Joules(v * 3.6));
         Reading {
             package: joules(self.package_mwh),
             cores: joules(self.cores_mwh),
             dram: joules(self.dram_mwh),
-            gpu: None,
+            ..Reading::default()
         }
     }
 }
@@ -466,7 +625,7 @@ impl Sums {
         self.mwh.iter().chain(&self.joules).all(Option::is_none)
     }
 
-    fn totals(&self, elapsed_secs: Option<f64>, from_summary: bool) -> Totals {
+    fn totals(&self, elapsed_secs: Option<f64>, from_summary: bool, samples: usize) -> Totals {
         let get = |d: Domain| self.mwh[d as usize].or(self.joules[d as usize].map(|j| j / 3.6));
         Totals {
             package_mwh: get(Domain::Package),
@@ -475,12 +634,14 @@ impl Sums {
             gt_mwh: get(Domain::Gt),
             elapsed_secs,
             from_summary,
+            samples,
         }
     }
 }
 
-/// Reads PowerLog's output: the summary's cumulative energies when present, else the cumulative
-/// columns of the last complete sample row. The error says what is missing.
+/// Reads PowerLog's output: the summary's cumulative energies when present, else the
+/// cumulative columns of the last complete sample row. The error says what is missing,
+/// including an output without any sample row (PowerLog sampled nothing).
 pub fn parse_output(text: &str) -> Result<Totals, String> {
     let (samples, summary) = split_sections(text);
     let mut sums = Sums::default();
@@ -499,10 +660,38 @@ pub fn parse_output(text: &str) -> Result<Totals, String> {
             sums.add(domain, unit, value);
         }
     }
-    if !sums.is_empty() {
-        return Ok(sums.totals(elapsed, true));
+    let rows = sample_rows(samples, f64::INFINITY)?;
+    if sums.is_empty() {
+        return rows.last(false);
     }
-    last_sample(samples)
+    if rows.count == 0 {
+        return Err(too_few_samples());
+    }
+    let elapsed = elapsed.or(rows.last.as_ref().and_then(|(_, e)| *e));
+    Ok(sums.totals(elapsed, true, rows.count))
+}
+
+/// Reads PowerLog's sample rows only, up to the last one that PowerLog wrote at least
+/// `after_end` seconds before its last complete row: how long it went on sampling after the
+/// window closed. For a PowerLog that had to be stopped, whose summary (if any) covers more
+/// than the window.
+pub fn parse_output_until(text: &str, after_end: f64) -> Result<Totals, String> {
+    let (samples, _) = split_sections(text);
+    let all = sample_rows(samples, f64::INFINITY)?;
+    let last = all.last.as_ref().and_then(|(_, e)| *e);
+    match last {
+        Some(last) => sample_rows(samples, last - after_end)?.last(false),
+        None => all.last(false),
+    }
+}
+
+/// PowerLog sampled nothing: its energies cover no time of the window.
+fn too_few_samples() -> String {
+    format!(
+        "PowerLog's output has no complete sample row: it sampled nothing in this window (shorter \
+         than its {RESOLUTION_MS} ms sampling period, or PowerLog was stopped before its first \
+         sample)"
+    )
 }
 
 /// Splits the output at its first blank line: sample rows before, summary lines after.
@@ -517,7 +706,31 @@ fn split_sections(text: &str) -> (&str, Vec<&str>) {
     (text, Vec::new())
 }
 
-fn last_sample(samples: &str) -> Result<Totals, String> {
+/// The complete sample rows up to a cut-off: how many, and the last one's sums and elapsed time.
+struct Rows {
+    /// Whether the header has cumulative energy columns at all.
+    energy_columns: bool,
+    count: usize,
+    last: Option<(Sums, Option<f64>)>,
+}
+
+impl Rows {
+    fn last(self, from_summary: bool) -> Result<Totals, String> {
+        match self.last {
+            Some((sums, elapsed)) => Ok(sums.totals(elapsed, from_summary, self.count)),
+            None if !self.energy_columns => Err(
+                "PowerLog's output has no energy summary and no cumulative energy column; is it \
+                 PowerLog's CSV?"
+                    .into(),
+            ),
+            None => Err(too_few_samples()),
+        }
+    }
+}
+
+/// Reads the sample rows whose "Elapsed Time (sec)" is at most `until` (every row when the
+/// output has no such column).
+fn sample_rows(samples: &str, until: f64) -> Result<Rows, String> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -532,19 +745,23 @@ fn last_sample(samples: &str) -> Result<Totals, String> {
         .enumerate()
         .filter_map(|(i, name)| energy_key(name).map(|(d, u)| (i, d, u)))
         .collect();
-    if columns.is_empty() {
-        return Err(
-            "PowerLog's output has no energy summary and no cumulative energy column; is it \
-             PowerLog's CSV?"
-                .into(),
-        );
-    }
-    let mut last = None;
+    let elapsed_column = headers.iter().position(|h| h == "Elapsed Time (sec)");
+    let mut rows = Rows {
+        energy_columns: !columns.is_empty(),
+        count: 0,
+        last: None,
+    };
     for record in reader.records() {
         // A row cut off when PowerLog was killed is shorter than the header, or fails to parse.
         let Ok(record) = record else { continue };
         if record.len() < headers.len() {
             continue;
+        }
+        let elapsed = elapsed_column
+            .and_then(|i| record.get(i))
+            .and_then(|v| v.parse::<f64>().ok());
+        if elapsed.is_some_and(|e| e > until) {
+            break;
         }
         let mut sums = Sums::default();
         let complete = columns.iter().all(|&(i, domain, unit)| {
@@ -557,17 +774,13 @@ fn last_sample(samples: &str) -> Result<Totals, String> {
             }
         });
         if complete {
-            last = Some(sums);
+            rows.count += 1;
+            if rows.energy_columns {
+                rows.last = Some((sums, elapsed));
+            }
         }
     }
-    match last {
-        Some(sums) => Ok(sums.totals(None, false)),
-        None => Err(format!(
-            "PowerLog's output has no energy summary and no complete sample row (the window may \
-             be shorter than PowerLog's {RESOLUTION_MS} ms sampling period, or PowerLog was \
-             stopped before its first sample)"
-        )),
-    }
+    Ok(rows)
 }
 
 #[cfg(test)]

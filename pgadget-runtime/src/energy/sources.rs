@@ -286,6 +286,8 @@ mod linux_tests {
         SourceConfig {
             powercap_root: powercap.to_path_buf(),
             msr_dir: msr.to_path_buf(),
+            cpuinfo: msr.join("no-cpuinfo"),
+            cpu_topology: msr.join("no-topology"),
             nvml_lib: None,
             powerlog_path: None,
             cpu_tdp_watts: 65.0,

@@ -106,8 +106,10 @@ pub struct Record {
     /// clock tick (10 ms), which that total cannot resolve.
     #[serde(rename = "Process CPU Share")]
     pub cpu_share: Option<f64>,
-    /// Why an energy cell of this row is empty although its domain is measured (a counter
-    /// that failed in the window, ...); empty when every measured domain has its value.
+    /// Why an energy cell of this row is empty although its source measures that domain (a
+    /// sampling gap, a counter or GPU that could not be read, a PowerLog that failed), and
+    /// why CO2 is empty when a term of it is: one sentence per reason, joined by `"; "`.
+    /// Empty when every measured domain has its value.
     #[serde(rename = "Energy Note")]
     pub energy_note: String,
     /// An id unique across machines and processes (a UUID), shared with the database copy

@@ -2,7 +2,8 @@
 //! (where it is the primary key) name the same rows, and a row shipped twice is stored once.
 //!
 //! It is a UUID in RFC 9562's version 8 (custom) layout: 60 random bits drawn once per process
-//! (and again in a forked child, whose rows would otherwise repeat its parent's ids), then a
+//! (and again in a forked child, whose rows would otherwise repeat its parent's ids: see
+//! `crate::fork`), then a
 //! 62-bit counter of the rows the process has made. Drawing randomness once keeps the measured
 //! call free of a system call for it; two processes can only share ids if their 60 random bits
 //! are equal, about one chance in 2 million million for a pair.
@@ -10,10 +11,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-/// The random half of the ids, and the process that drew it.
+/// The random half of the ids, and the fork generation of the process that drew it.
 #[derive(Clone, Copy)]
 struct ProcessKey {
-    pid: u32,
+    generation: u64,
     bits: u64,
 }
 
@@ -46,14 +47,14 @@ fn id(bits: u64, count: u64) -> String {
 
 /// This process's random half, drawn on first use (and again in a forked child).
 fn process_bits() -> u64 {
-    let pid = std::process::id();
+    let generation = crate::fork::generation();
     // Two plain values written together: a panic cannot leave them half-written.
     let mut key = KEY.lock().unwrap_or_else(|p| p.into_inner());
     match *key {
-        Some(k) if k.pid == pid => k.bits,
+        Some(k) if k.generation == generation => k.bits,
         _ => {
             let bits = draw();
-            *key = Some(ProcessKey { pid, bits });
+            *key = Some(ProcessKey { generation, bits });
             bits
         }
     }

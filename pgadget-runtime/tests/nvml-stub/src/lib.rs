@@ -16,14 +16,17 @@
 //!   a clock started by `nvmlInit_v2`;
 //! - `pascal` (default 100000 mW): no energy counter (`NOT_SUPPORTED`, as before Volta), only
 //!   the power reading;
-//! - `blind`: neither (both calls return `NOT_SUPPORTED`).
+//! - `blind`: neither (both calls return `NOT_SUPPORTED`);
+//! - `lost` (default 150000 mW): a `volta` that falls off the bus after answering two energy
+//!   calls: later ones return `GPU_IS_LOST`, as NVML does for a GPU that stopped responding.
 //!
 //! The special lists `none` (no GPU) and `driver-not-loaded` (`nvmlInit_v2` fails) play the
 //! corresponding machines.
 //!
 //! Return codes are NVML's (`nvml.h`: `NVML_SUCCESS` 0, `NVML_ERROR_UNINITIALIZED` 1,
 //! `NVML_ERROR_INVALID_ARGUMENT` 2, `NVML_ERROR_NOT_SUPPORTED` 3, `NVML_ERROR_NOT_FOUND` 6,
-//! `NVML_ERROR_INSUFFICIENT_SIZE` 7, `NVML_ERROR_DRIVER_NOT_LOADED` 9).
+//! `NVML_ERROR_INSUFFICIENT_SIZE` 7, `NVML_ERROR_DRIVER_NOT_LOADED` 9, `NVML_ERROR_GPU_IS_LOST`
+//! 15).
 
 use std::ffi::{c_char, c_int, c_uint, c_ulonglong, c_void, CStr};
 use std::sync::Mutex;
@@ -37,6 +40,7 @@ const ERROR_NOT_SUPPORTED: NvmlReturn = 3;
 const ERROR_NOT_FOUND: NvmlReturn = 6;
 const ERROR_INSUFFICIENT_SIZE: NvmlReturn = 7;
 const ERROR_DRIVER_NOT_LOADED: NvmlReturn = 9;
+const ERROR_GPU_IS_LOST: NvmlReturn = 15;
 
 /// The energy counter's value at `nvmlInit_v2`, so readers must take differences.
 const ENERGY_ORIGIN_MJ: u64 = 7_000_000;
@@ -46,12 +50,15 @@ enum Kind {
     Volta,
     Pascal,
     Blind,
+    Lost,
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Gpu {
     kind: Kind,
     milliwatts: u64,
+    /// Energy calls answered so far.
+    energy_calls: u32,
 }
 
 struct State {
@@ -124,11 +131,13 @@ fn parse(list: &str) -> Parsed {
             let (kind, default_mw) = match kind {
                 "pascal" => (Kind::Pascal, 100_000),
                 "blind" => (Kind::Blind, 0),
+                "lost" => (Kind::Lost, 150_000),
                 _ => (Kind::Volta, 150_000),
             };
             Gpu {
                 kind,
                 milliwatts: power.unwrap_or(default_mw),
+                energy_calls: 0,
             }
         })
         .collect();
@@ -136,18 +145,19 @@ fn parse(list: &str) -> Parsed {
 }
 
 /// Runs `f` on the GPU behind `device`, or returns the NVML error for a bad handle.
-fn with_gpu(device: *mut c_void, f: impl FnOnce(&Gpu, &State) -> NvmlReturn) -> NvmlReturn {
-    let guard = match STATE.lock() {
+fn with_gpu(device: *mut c_void, f: impl FnOnce(&mut Gpu, Instant) -> NvmlReturn) -> NvmlReturn {
+    let mut guard = match STATE.lock() {
         Ok(g) => g,
         Err(p) => p.into_inner(),
     };
-    let Some(state) = guard.as_ref() else {
+    let Some(state) = guard.as_mut() else {
         return ERROR_UNINITIALIZED;
     };
+    let started = state.started;
     // Handles are index + 1, so that no handle is NULL.
     let index = (device as usize).wrapping_sub(1);
-    match state.gpus.get(index) {
-        Some(gpu) => f(gpu, state),
+    match state.gpus.get_mut(index) {
+        Some(gpu) => f(gpu, started),
         None => ERROR_INVALID_ARGUMENT,
     }
 }
@@ -208,6 +218,7 @@ pub extern "C" fn nvmlErrorString(result: NvmlReturn) -> *const c_char {
         ERROR_NOT_FOUND => c"Not Found",
         ERROR_INSUFFICIENT_SIZE => c"Insufficient Size",
         ERROR_DRIVER_NOT_LOADED => c"Driver Not Loaded",
+        ERROR_GPU_IS_LOST => c"GPU is lost",
         _ => c"Unknown Error",
     };
     text.as_ptr()
@@ -277,7 +288,7 @@ pub unsafe extern "C" fn nvmlDeviceGetName(
 ) -> NvmlReturn {
     with_gpu(device, |gpu, _| {
         let text = match gpu.kind {
-            Kind::Volta => "Tesla V100-SXM2-16GB (stub)",
+            Kind::Volta | Kind::Lost => "Tesla V100-SXM2-16GB (stub)",
             Kind::Pascal => "Tesla P100-PCIE-16GB (stub)",
             Kind::Blind => "GeForce GT 710 (stub)",
         };
@@ -295,12 +306,16 @@ pub unsafe extern "C" fn nvmlDeviceGetTotalEnergyConsumption(
     if energy.is_null() {
         return ERROR_INVALID_ARGUMENT;
     }
-    with_gpu(device, |gpu, state| {
-        if gpu.kind != Kind::Volta {
-            return ERROR_NOT_SUPPORTED;
+    with_gpu(device, |gpu, started| {
+        gpu.energy_calls += 1;
+        match gpu.kind {
+            Kind::Volta => {}
+            Kind::Lost if gpu.energy_calls <= 2 => {}
+            Kind::Lost => return ERROR_GPU_IS_LOST,
+            Kind::Pascal | Kind::Blind => return ERROR_NOT_SUPPORTED,
         }
         // mW x s = mJ.
-        let elapsed = state.started.elapsed().as_secs_f64();
+        let elapsed = started.elapsed().as_secs_f64();
         *energy = ENERGY_ORIGIN_MJ + (gpu.milliwatts as f64 * elapsed) as u64;
         SUCCESS
     })
