@@ -5,8 +5,8 @@
 //! cargo bench --bench footprint
 //! ```
 
-use pgadget::runtime::energy::sampler::{sampling_period, GENEROUS_WATTS};
 use pgadget::{Metadata, PowerMeter};
+use pgadget_runtime::energy::sampler::{sampling_period, GENEROUS_WATTS};
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ fn rss_kib() -> u64 {
 }
 
 fn cpu_secs() -> f64 {
-    pgadget::runtime::energy::estimate::process_cpu_time()
+    pgadget_runtime::energy::process_cpu_time()
         .expect("the process's CPU time is readable")
         .as_secs_f64()
 }

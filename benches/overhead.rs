@@ -6,8 +6,8 @@
 //! cargo bench --bench overhead
 //! ```
 
-use pgadget::runtime::config::EnvConfig;
 use pgadget::{Metadata, PowerMeter};
+use pgadget_runtime::config::EnvConfig;
 use std::fs::{File, OpenOptions};
 use std::hint::black_box;
 use std::io::Write;
@@ -210,7 +210,7 @@ mod parts {
     /// The process's CPU time (self and children), for "Process CPU Time", once per end.
     #[divan::bench]
     fn process_cpu_time() -> std::time::Duration {
-        pgadget::runtime::energy::estimate::process_cpu_time().unwrap()
+        pgadget_runtime::energy::process_cpu_time().unwrap()
     }
 
     /// One reading of the machine's CPU time, for "Process CPU Share" (kept open, as pgadget).

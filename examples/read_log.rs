@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = match std::env::args_os().nth(1) {
         Some(p) => std::path::PathBuf::from(p),
-        None => pgadget::runtime::log::log_path_from_env(),
+        None => pgadget::log_path_from_env(),
     };
     let rows = pgadget::get_logged_data(&path)?;
     let mut per_algorithm: BTreeMap<&str, (usize, f64, f64)> = BTreeMap::new();

@@ -34,7 +34,7 @@ fn main() {
 #[cfg(target_os = "linux")]
 mod linux {
     use chrono::{DateTime, Duration as ChronoDuration};
-    use pgadget_runtime::log::{Record, HEADER};
+    use pgadget_runtime::log::{Record, RecordRef, HEADER};
     use std::io::{BufWriter, Write};
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
@@ -90,14 +90,14 @@ mod linux {
             .has_headers(false)
             .from_writer(BufWriter::with_capacity(1 << 20, file));
         w.write_record(HEADER).expect("write the header");
-        let mut template = Record {
+        let mut template = RecordRef {
             datetime: DateTime::parse_from_rfc3339("2026-01-01T00:00:00+01:00")
                 .expect("a valid date"),
-            user: "ada".into(),
-            iso: "FR".into(),
-            country: "France".into(),
-            platform: "linux".into(),
-            project: String::new(),
+            user: "ada",
+            iso: "FR",
+            country: "France",
+            platform: "linux",
+            project: "",
             elapsed_secs: 0.0,
             gpu_elapsed_secs: 0.0,
             package_mwh: None,
@@ -106,21 +106,22 @@ mod linux {
             dram_mwh: None,
             pue: 1.58,
             co2_g: None,
-            package: String::new(),
-            algorithm: String::new(),
-            algorithm_params: String::new(),
-            data_type: "tabular".into(),
-            data_shape: "[150, 4]".into(),
-            comments: String::new(),
-            function: String::new(),
-            energy_source: "powercap".into(),
+            package: "",
+            algorithm: "",
+            algorithm_params: "",
+            data_type: "tabular",
+            data_shape: "[150, 4]",
+            comments: "",
+            function: "",
+            energy_source: "powercap",
             process_cpu_secs: None,
-            status: "ok".into(),
+            status: "ok",
             cpu_share: None,
-            energy_note: String::new(),
-            row_id: String::new(),
-            host: "lab-7".into(),
-        };
+            energy_note: "",
+            row_id: "",
+            host: "lab-7",
+        }
+        .to_record();
         for i in 0..rows {
             row(&mut template, i);
             w.serialize(&template).expect("write a row");

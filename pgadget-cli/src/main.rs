@@ -1,5 +1,7 @@
 //! The `pgadget` command line.
 
+#![deny(missing_docs)]
+
 mod cli;
 
 use clap::Parser;

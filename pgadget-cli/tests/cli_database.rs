@@ -5,25 +5,29 @@ mod cli_common;
 
 use chrono::{Local, TimeZone};
 use cli_common::*;
-use pgadget_runtime::log::LogWriter;
-use pgadget_runtime::Record;
+use pgadget_runtime::log::RecordRef;
+use pgadget_test_support::logs;
 use pgadget_test_support::pg::{PgServer, PASSWORD};
 use std::path::Path;
 
-/// A row as a machine of the team would have written it.
-fn record(i: u32, host: &str, project: &str, algorithm: &str) -> Record {
-    Record {
+/// A row as a machine of the team would have written it, as a line of the log.
+fn row(i: u32, host: &str, project: &str, algorithm: &str) -> String {
+    let params = format!("trees={i}, \"depth\"=3");
+    let comments = format!("run {i}\nsecond line");
+    let function = format!("demo::{}", algorithm.to_lowercase());
+    let row_id = format!("5b1f0c2e-93aa-8d41-8000-{i:012}");
+    let record = RecordRef {
         // In the local zone, as the meter writes them (the table gives times back in it).
         datetime: Local
             .with_ymd_and_hms(2026, 11, 25, 9, 0, i)
             .single()
             .unwrap()
             .fixed_offset(),
-        user: "ada".into(),
-        iso: "FR".into(),
-        country: "France".into(),
-        platform: "linux".into(),
-        project: project.into(),
+        user: "ada",
+        iso: "FR",
+        country: "France",
+        platform: "linux",
+        project,
         elapsed_secs: 0.5 + f64::from(i),
         gpu_elapsed_secs: 0.0,
         package_mwh: Some(1.25 * f64::from(i + 1)),
@@ -32,26 +36,31 @@ fn record(i: u32, host: &str, project: &str, algorithm: &str) -> Record {
         dram_mwh: i.is_multiple_of(2).then_some(0.125),
         pue: 1.58,
         co2_g: Some(0.01 * f64::from(i)),
-        package: "linfa".into(),
-        algorithm: algorithm.into(),
-        algorithm_params: format!("trees={i}, \"depth\"=3"),
-        data_type: "tabular".into(),
-        data_shape: "[150, 4]".into(),
-        comments: format!("run {i}\nsecond line"),
-        function: format!("demo::{}", algorithm.to_lowercase()),
-        energy_source: "powercap".into(),
+        package: "linfa",
+        algorithm,
+        algorithm_params: &params,
+        data_type: "tabular",
+        data_shape: "[150, 4]",
+        comments: &comments,
+        function: &function,
+        energy_source: "powercap",
         process_cpu_secs: Some(0.25),
-        status: "ok".into(),
+        status: "ok",
         cpu_share: Some(0.5),
-        energy_note: String::new(),
-        row_id: format!("5b1f0c2e-93aa-8d41-8000-{i:012}"),
-        host: host.into(),
-    }
+        energy_note: "",
+        row_id: &row_id,
+        host,
+    };
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.serialize(record).unwrap();
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
 }
 
-/// A team's log: 12 rows from two hosts, two projects, two algorithms.
+/// A team's log: rows `range` of 12 from two hosts, two projects, two algorithms.
 fn team_log(path: &Path, range: std::ops::Range<u32>) {
-    let writer = LogWriter::new(path);
+    let mut text = logs::header();
     for i in range {
         let host = if i.is_multiple_of(3) {
             "lab-1"
@@ -64,8 +73,9 @@ fn team_log(path: &Path, range: std::ops::Range<u32>) {
         } else {
             "RandomForest"
         };
-        writer.append(&record(i, host, project, algorithm)).unwrap();
+        text.push_str(&row(i, host, project, algorithm));
     }
+    std::fs::write(path, text).unwrap();
 }
 
 fn ok(out: std::process::Output) -> String {

@@ -36,40 +36,40 @@ impl fmt::Debug for DatabaseUrl {
 }
 
 /// The log file (`PGADGET_LOG`).
-pub const LOG: &str = "PGADGET_LOG";
+pub(crate) const LOG: &str = "PGADGET_LOG";
 /// The project name (`PGADGET_PROJECT`).
-pub const PROJECT: &str = "PGADGET_PROJECT";
+pub(crate) const PROJECT: &str = "PGADGET_PROJECT";
 /// The user name (`PGADGET_USER`).
-pub const USER: &str = "PGADGET_USER";
+pub(crate) const USER: &str = "PGADGET_USER";
 /// The country, as alpha-2, alpha-3 or English name (`PGADGET_COUNTRY`).
-pub const COUNTRY: &str = "PGADGET_COUNTRY";
+pub(crate) const COUNTRY: &str = "PGADGET_COUNTRY";
 /// The power usage effectiveness (`PGADGET_PUE`).
-pub const PUE: &str = "PGADGET_PUE";
+pub(crate) const PUE: &str = "PGADGET_PUE";
 /// `1` makes no network request at all (`PGADGET_OFFLINE`; any value but a clear "off" does).
-pub const OFFLINE: &str = "PGADGET_OFFLINE";
+pub(crate) const OFFLINE: &str = "PGADGET_OFFLINE";
 /// `1` turns measurement off (`PGADGET_DISABLE`).
-pub const DISABLE: &str = "PGADGET_DISABLE";
+pub(crate) const DISABLE: &str = "PGADGET_DISABLE";
 /// A comma-separated list of energy sources to use (`PGADGET_SOURCES`).
-pub const SOURCES: &str = "PGADGET_SOURCES";
+pub(crate) const SOURCES: &str = "PGADGET_SOURCES";
 /// The powercap root (`PGADGET_POWERCAP_ROOT`).
-pub const POWERCAP_ROOT: &str = "PGADGET_POWERCAP_ROOT";
+pub(crate) const POWERCAP_ROOT: &str = "PGADGET_POWERCAP_ROOT";
 /// The directory holding `N/msr` (`PGADGET_MSR_DIR`).
-pub const MSR_DIR: &str = "PGADGET_MSR_DIR";
+pub(crate) const MSR_DIR: &str = "PGADGET_MSR_DIR";
 /// The file describing the CPUs, for their vendor and model (`PGADGET_CPUINFO`; default
 /// `/proc/cpuinfo`).
-pub const CPUINFO: &str = "PGADGET_CPUINFO";
+pub(crate) const CPUINFO: &str = "PGADGET_CPUINFO";
 /// The directory holding `cpuN/topology/` (`PGADGET_CPU_TOPOLOGY`; default
 /// `/sys/devices/system/cpu`).
-pub const CPU_TOPOLOGY: &str = "PGADGET_CPU_TOPOLOGY";
+pub(crate) const CPU_TOPOLOGY: &str = "PGADGET_CPU_TOPOLOGY";
 /// The NVML library (`PGADGET_NVML_LIB`).
-pub const NVML_LIB: &str = "PGADGET_NVML_LIB";
+pub(crate) const NVML_LIB: &str = "PGADGET_NVML_LIB";
 /// The geolocation URL (`PGADGET_GEO_URL`).
-pub const GEO_URL: &str = "PGADGET_GEO_URL";
+pub(crate) const GEO_URL: &str = "PGADGET_GEO_URL";
 /// The CPU's TDP in watts, for the estimate (`PGADGET_CPU_TDP`).
-pub const CPU_TDP: &str = "PGADGET_CPU_TDP";
+pub(crate) const CPU_TDP: &str = "PGADGET_CPU_TDP";
 /// Where the country lookup's answer is cached (`PGADGET_CACHE_DIR`; default
 /// `<user cache dir>/pgadget`).
-pub const CACHE_DIR: &str = "PGADGET_CACHE_DIR";
+pub(crate) const CACHE_DIR: &str = "PGADGET_CACHE_DIR";
 
 /// Where every row is shipped: a PostgreSQL connection string (`PGADGET_DATABASE_URL`, e.g.
 /// `postgres://user:password@host:5432/db`; feature `postgres`).
@@ -82,29 +82,51 @@ pub const METRICS_ADDR: &str = "PGADGET_METRICS_ADDR";
 pub const PUSHGATEWAY_URL: &str = "PGADGET_PUSHGATEWAY_URL";
 
 /// The default geolocation service, as the seed used.
-pub const DEFAULT_GEO_URL: &str = "https://ipinfo.io/json";
+#[cfg(feature = "geolocation")]
+pub(crate) const DEFAULT_GEO_URL: &str = "https://ipinfo.io/json";
 
 /// The configuration the environment gives. Unset or empty variables are `None`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct EnvConfig {
+    /// `PGADGET_LOG`: the CSV log.
     pub log: Option<PathBuf>,
+    /// `PGADGET_PROJECT`: the project name.
     pub project: Option<String>,
+    /// `PGADGET_USER`: the user name.
     pub user: Option<String>,
+    /// `PGADGET_COUNTRY`: the country, as alpha-2, alpha-3 or English name.
     pub country: Option<String>,
+    /// `PGADGET_PUE`: the power usage effectiveness (a valid one; see `problems`).
     pub pue: Option<f64>,
+    /// `PGADGET_OFFLINE`: no network request at all.
     pub offline: bool,
+    /// `PGADGET_DISABLE`: measure nothing.
     pub disable: bool,
+    /// `PGADGET_SOURCES`: only these energy sources, in this order (lower case).
     pub sources: Option<Vec<String>>,
+    /// `PGADGET_POWERCAP_ROOT`: where the powercap tree is.
     pub powercap_root: Option<PathBuf>,
+    /// `PGADGET_MSR_DIR`: the directory holding `N/msr`.
     pub msr_dir: Option<PathBuf>,
+    /// `PGADGET_CPUINFO`: the file describing the CPUs.
     pub cpuinfo: Option<PathBuf>,
+    /// `PGADGET_CPU_TOPOLOGY`: the directory holding `cpuN/topology/`.
     pub cpu_topology: Option<PathBuf>,
+    /// `PGADGET_NVML_LIB`: the NVML library to load.
     pub nvml_lib: Option<PathBuf>,
+    /// `PGADGET_GEO_URL`: the geolocation service.
     pub geo_url: Option<String>,
+    /// `PGADGET_CPU_TDP`: the CPU's TDP in watts, for the estimate (a valid one).
     pub cpu_tdp: Option<f64>,
+    /// `PGADGET_CACHE_DIR`: where answers are cached.
     pub cache_dir: Option<PathBuf>,
+    /// `PGADGET_DATABASE_URL`: the PostgreSQL database every row is shipped to (feature
+    /// `postgres`).
     pub database_url: Option<DatabaseUrl>,
+    /// `PGADGET_METRICS_ADDR`: where `GET /metrics` is served (feature `prometheus`).
     pub metrics_addr: Option<SocketAddr>,
+    /// `PGADGET_PUSHGATEWAY_URL`: the Pushgateway the totals are pushed to, without a trailing
+    /// slash (feature `prometheus`).
     pub pushgateway_url: Option<String>,
     /// Values that were set but could not be used, each with what happens instead.
     pub problems: Vec<String>,
@@ -220,7 +242,7 @@ fn switch(v: &str) -> Option<bool> {
 }
 
 /// Parses a PUE: a number of at least 1.0 (a data centre cannot use less energy than its IT).
-pub fn parse_pue(raw: &str) -> Result<f64, String> {
+pub(crate) fn parse_pue(raw: &str) -> Result<f64, String> {
     match raw.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 1.0 => Ok(v),
         Ok(v) => Err(format!(
@@ -247,7 +269,7 @@ pub fn parse_cpu_tdp(raw: &str) -> Result<f64, String> {
 }
 
 /// Checks a CPU TDP given as a number (see [`parse_cpu_tdp`]).
-pub fn check_cpu_tdp(watts: f64) -> Result<f64, String> {
+pub(crate) fn check_cpu_tdp(watts: f64) -> Result<f64, String> {
     // 1e308 written out is 309 digits: keep large values readable.
     let shown = if watts.abs() < 1e9 {
         format!("{watts}")
@@ -271,7 +293,7 @@ pub fn check_cpu_tdp(watts: f64) -> Result<f64, String> {
 /// Whether `PGADGET_DISABLE` turns measurement off, read once per process.
 // Inlined into every measured function: after the first call it is one load and a compare.
 #[inline]
-pub fn disabled() -> bool {
+pub(crate) fn disabled() -> bool {
     static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *DISABLED.get_or_init(|| {
         std::env::var(DISABLE)

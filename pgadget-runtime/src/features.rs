@@ -17,7 +17,7 @@ pub struct Feature {
 /// Every optional feature, each with whether this build has it (`pgadget doctor` shows them).
 ///
 /// ```
-/// let on: Vec<&str> = pgadget_runtime::FEATURES
+/// let on: Vec<&str> = pgadget::FEATURES
 ///     .iter()
 ///     .filter(|f| f.enabled)
 ///     .map(|f| f.name)

@@ -16,10 +16,71 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A configuration value that cannot be used.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+/// A value given to [`PowerMeterBuilder`] that cannot be used: [`kind`](ConfigError::kind)
+/// says which setting, the message (its `Display`) says what is wrong and what is accepted.
+///
+/// ```
+/// use pgadget::{ConfigErrorKind, PowerMeter};
+/// let err = PowerMeter::builder().pue(0.5).build().unwrap_err();
+/// assert_eq!(err.kind(), ConfigErrorKind::Pue);
+/// assert!(err.to_string().contains("at least 1.0"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    kind: ConfigErrorKind,
+    message: String,
+}
+
+/// Which setting a [`ConfigError`] is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// [`PowerMeterBuilder::pue`]: a PUE is a finite number of at least 1.0.
+    Pue,
+    /// [`PowerMeterBuilder::cpu_tdp`]: a TDP is a finite, positive number of watts.
+    CpuTdp,
+    /// [`PowerMeterBuilder::database_url`]: a PostgreSQL connection string, in a build with
+    /// the `postgres` feature.
+    DatabaseUrl,
+}
+
+impl ConfigError {
+    /// An error about the setting `kind`; `message` says what is wrong with it.
+    pub(crate) fn new(kind: ConfigErrorKind, message: impl Into<String>) -> Self {
+        ConfigError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The setting the error is about.
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
+    }
+}
+
+/// Why [`PowerMeter::install`] did not make a meter the one `#[measure_power]` uses: another
+/// meter was installed before, or a measured call already built one from the environment.
+/// The rejected meter can still be used directly; [`into_meter`](InstallError::into_meter)
+/// gives it back.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another meter is already the one #[measure_power] uses (installed earlier, or built from \
+     the environment by the first measured call); install a meter before the first measured call"
+)]
+#[non_exhaustive]
+pub struct InstallError {
+    rejected: PowerMeter,
+}
+
+impl InstallError {
+    /// The meter that was not installed.
+    pub fn into_meter(self) -> PowerMeter {
+        self.rejected
+    }
+}
 
 // The machine's busy CPU time, for "Process CPU Share": only Linux gives it (`/proc/stat`).
 #[cfg(target_os = "linux")]
@@ -52,13 +113,13 @@ mod no_proc_stat {
 /// `#[measure_power]` use the one built from the environment.
 ///
 /// ```no_run
-/// use pgadget_runtime::{Metadata, PowerMeter};
+/// use pgadget::{Metadata, PowerMeter};
 /// let meter = PowerMeter::builder()
 ///     .project_name("iris")
 ///     .log_path("power_logs.csv")
 ///     .build()?;
 /// let sum: u64 = meter.measure_power(Metadata::new("std", "sum"), || (0..1_000_000u64).sum());
-/// # Ok::<(), pgadget_runtime::ConfigError>(())
+/// # Ok::<(), pgadget::ConfigError>(())
 /// ```
 #[derive(Clone)]
 pub struct PowerMeter {
@@ -167,7 +228,9 @@ impl PowerMeterBuilder {
         self
     }
 
-    /// Uses `env` instead of the process environment (for tests and embedding).
+    /// Uses `env` instead of the process environment. For pgadget's own tests and benchmarks;
+    /// not part of the API.
+    #[doc(hidden)]
     pub fn environment(mut self, env: EnvConfig) -> Self {
         self.env = Some(env);
         self
@@ -177,15 +240,13 @@ impl PowerMeterBuilder {
     pub fn build(self) -> Result<PowerMeter, ConfigError> {
         let env = self.env.unwrap_or_else(EnvConfig::from_env);
         let pue = match self.pue {
-            Some(p) => {
-                config::parse_pue(&p.to_string()).map_err(|e| ConfigError(format!("pue: {e}")))?
-            }
+            Some(p) => config::parse_pue(&p.to_string())
+                .map_err(|e| ConfigError::new(ConfigErrorKind::Pue, format!("pue: {e}")))?,
             None => env.pue.unwrap_or_else(carbon::default_pue),
         };
         let cpu_tdp = match self.cpu_tdp {
-            Some(w) => {
-                config::check_cpu_tdp(w).map_err(|e| ConfigError(format!("cpu_tdp: {e}")))?
-            }
+            Some(w) => config::check_cpu_tdp(w)
+                .map_err(|e| ConfigError::new(ConfigErrorKind::CpuTdp, format!("cpu_tdp: {e}")))?,
             None => env.cpu_tdp.unwrap_or(estimate::DEFAULT_CPU_TDP_WATTS),
         };
         for problem in &env.problems {
@@ -296,15 +357,15 @@ impl PowerMeter {
     }
 
     /// Makes this meter the one `#[measure_power]` uses. Only the first meter installed (or
-    /// built from the environment by the first measured call) is used; a later one is
-    /// returned as the error.
-    pub fn install(self) -> Result<(), PowerMeter> {
+    /// built from the environment by the first measured call) is used; installing it again
+    /// is fine, installing another one is an [`InstallError`] that holds it.
+    pub fn install(self) -> Result<(), InstallError> {
         let mut slot = Some(self);
         let installed = INSTALLED.get_or_init(|| slot.take().unwrap_or_else(PowerMeter::from_env));
         match slot {
             None => Ok(()),
             Some(rejected) if Arc::ptr_eq(&rejected.inner, &installed.inner) => Ok(()),
-            Some(rejected) => Err(rejected),
+            Some(rejected) => Err(InstallError { rejected }),
         }
     }
 
@@ -421,7 +482,7 @@ struct State {
 impl Measurement {
     /// A window that measures nothing and writes no row (what a disabled meter hands out).
     #[inline]
-    pub fn disabled() -> Measurement {
+    pub(crate) fn disabled() -> Measurement {
         Measurement { state: None }
     }
 
@@ -434,13 +495,15 @@ impl Measurement {
 
     /// Marks a window that must be [`completed`](Measurement::complete): dropping it without
     /// completing records Status `cancelled` (an `async fn` whose future was dropped).
-    pub fn expect_completion(&mut self) {
+    pub(crate) fn expect_completion(&mut self) {
         if let Some(state) = &mut self.state {
             state.must_complete = true;
         }
     }
 
-    /// Marks the work as having run to its end.
+    /// Marks the work as having run to its end. For the code `#[measure_power]` generates;
+    /// not part of the API.
+    #[doc(hidden)]
     pub fn complete(&mut self) {
         if let Some(state) = &mut self.state {
             state.must_complete = false;

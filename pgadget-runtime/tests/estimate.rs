@@ -1,9 +1,8 @@
 //! The estimate: the process's CPU time times the TDP's share of one logical CPU of the
 //! *machine*, whatever CPUs the process is allowed to run on, with a TDP that makes sense.
 
-use pgadget_runtime::config::{EnvConfig, CPU_TDP};
-use pgadget_runtime::energy::estimate::machine_logical_cpus;
-use pgadget_runtime::energy::{doctor, SourceConfig};
+use pgadget_runtime::config::EnvConfig;
+use pgadget_runtime::energy::{doctor, machine_logical_cpus, SourceConfig};
 use pgadget_runtime::{Metadata, PowerMeter};
 use pgadget_test_support::cpu::burn_cpu;
 use pgadget_test_support::meter::estimate_env;
@@ -80,7 +79,7 @@ fn doctor_says_what_the_estimate_assumes() {
     let (online, how) = machine_logical_cpus();
     assert!(
         report.contains(&format!(
-            "assumes: the TDP (95 W: {CPU_TDP} or the builder's `cpu_tdp`, else 65 W) is the \
+            "assumes: the TDP (95 W: PGADGET_CPU_TDP or the builder's `cpu_tdp`, else 65 W) is the \
              power of all the machine's CPUs together, shared equally by its {online} online \
              logical CPUs (counted with {how}, whatever CPUs this process is pinned to)"
         )),
@@ -106,7 +105,7 @@ fn an_absurd_tdp_is_refused_by_the_builder_and_in_the_environment() {
     assert!(PowerMeter::builder().cpu_tdp(0.0).build().is_err());
     assert!(PowerMeter::builder().cpu_tdp(f64::NAN).build().is_err());
 
-    let env = EnvConfig::from_lookup(|key| (key == CPU_TDP).then(|| "1e308".to_string()));
+    let env = EnvConfig::from_lookup(|key| (key == "PGADGET_CPU_TDP").then(|| "1e308".to_string()));
     assert_eq!(env.cpu_tdp, None);
     assert_eq!(
         env.problems,

@@ -23,8 +23,9 @@ mod without_postgres {
             .database_url("postgres://ada:s3cret@127.0.0.1:1/db")
             .build()
             .unwrap_err();
-        assert!(err.0.contains("`postgres` feature"), "{err}");
-        assert!(!err.0.contains("s3cret"), "{err}");
+        assert_eq!(err.kind(), pgadget_runtime::ConfigErrorKind::DatabaseUrl);
+        assert!(err.to_string().contains("`postgres` feature"), "{err}");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 
     #[test]

@@ -5,10 +5,8 @@ use std::time::{Duration, Instant};
 /// Keeps one CPU busy until this process has used `cpu` more CPU time. Gives up with a panic
 /// after a minute of wall-clock time, so a stopped clock cannot hang a test.
 pub fn burn_cpu(cpu: Duration) {
-    let cpu_time = || {
-        pgadget_runtime::energy::estimate::process_cpu_time()
-            .expect("the process's CPU time is readable")
-    };
+    let cpu_time =
+        || pgadget_runtime::energy::process_cpu_time().expect("the process's CPU time is readable");
     let start = cpu_time();
     let began = Instant::now();
     let mut x = 1u64;

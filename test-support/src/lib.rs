@@ -8,6 +8,8 @@
 //! Every helper panics with a message on failure: a test that cannot set up its scene must
 //! fail, never pass without checking anything.
 
+#![deny(missing_docs)]
+
 pub mod child;
 pub mod cpu;
 pub mod engines;

@@ -1,7 +1,7 @@
 //! Logs for the tests of the reader and the command line: logs pgadget did not write
 //! (PyPowerGadget's, an earlier pgadget's), and rows written cell by cell, valid or not.
 
-use pgadget_runtime::log::{Record, HEADER};
+use pgadget_runtime::log::{Record, RecordRef, HEADER};
 use std::path::{Path, PathBuf};
 
 /// How many columns PyPowerGadget's log has: the first 20 of pgadget's.
@@ -85,14 +85,15 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 }
 
 fn template() -> Record {
-    Record {
+    // A `Record` is built from the log or a measurement; a borrowed row, field by field.
+    RecordRef {
         datetime: chrono::DateTime::parse_from_rfc3339("2026-11-25T09:30:00.123456+01:00")
             .expect("a valid date"),
-        user: "ada".into(),
-        iso: "FR".into(),
-        country: "France".into(),
-        platform: "linux".into(),
-        project: "iris".into(),
+        user: "ada",
+        iso: "FR",
+        country: "France",
+        platform: "linux",
+        project: "iris",
         elapsed_secs: 1.5,
         gpu_elapsed_secs: 0.0,
         package_mwh: Some(2.5),
@@ -101,19 +102,20 @@ fn template() -> Record {
         dram_mwh: Some(0.5),
         pue: 1.58,
         co2_g: Some(0.1),
-        package: "linfa".into(),
-        algorithm: "RandomForest".into(),
-        algorithm_params: "trees=100".into(),
-        data_type: "tabular".into(),
-        data_shape: "[150, 4]".into(),
-        comments: String::new(),
-        function: "demo::train".into(),
-        energy_source: "powercap".into(),
+        package: "linfa",
+        algorithm: "RandomForest",
+        algorithm_params: "trees=100",
+        data_type: "tabular",
+        data_shape: "[150, 4]",
+        comments: "",
+        function: "demo::train",
+        energy_source: "powercap",
         process_cpu_secs: Some(1.4),
-        status: "ok".into(),
+        status: "ok",
         cpu_share: Some(0.9),
-        energy_note: String::new(),
-        row_id: "5b1f0c2e-93aa-8d41-8000-000000000007".into(),
-        host: "lab-7".into(),
+        energy_note: "",
+        row_id: "5b1f0c2e-93aa-8d41-8000-000000000007",
+        host: "lab-7",
     }
+    .to_record()
 }

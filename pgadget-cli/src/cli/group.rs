@@ -195,13 +195,13 @@ mod tests {
     }
 
     fn row(algorithm: &str, day: &str, package: Option<f64>, cores: Option<f64>) -> Record {
-        Record {
+        RecordRef {
             datetime: DateTime::parse_from_rfc3339(&format!("{day}T23:30:00-05:00")).unwrap(),
-            user: "ada".into(),
-            iso: String::new(),
-            country: String::new(),
-            platform: "linux".into(),
-            project: "p".into(),
+            user: "ada",
+            iso: "",
+            country: "",
+            platform: "linux",
+            project: "p",
             elapsed_secs: 2.0,
             gpu_elapsed_secs: 0.0,
             package_mwh: package,
@@ -210,21 +210,22 @@ mod tests {
             dram_mwh: Some(1.0),
             pue: 1.58,
             co2_g: None,
-            package: "linfa".into(),
-            algorithm: algorithm.into(),
-            algorithm_params: String::new(),
-            data_type: "tabular".into(),
-            data_shape: String::new(),
-            comments: String::new(),
-            function: String::new(),
-            energy_source: "powercap".into(),
+            package: "linfa",
+            algorithm,
+            algorithm_params: "",
+            data_type: "tabular",
+            data_shape: "",
+            comments: "",
+            function: "",
+            energy_source: "powercap",
             process_cpu_secs: Some(1.0),
-            status: "ok".into(),
+            status: "ok",
             cpu_share: None,
-            energy_note: String::new(),
-            row_id: String::new(),
-            host: "lab-7".into(),
+            energy_note: "",
+            row_id: "",
+            host: "lab-7",
         }
+        .to_record()
     }
 
     #[test]

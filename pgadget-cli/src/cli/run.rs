@@ -42,7 +42,7 @@ pub struct RunArgs {
 
 fn parse_data_type(raw: &str) -> Result<DataType, String> {
     raw.parse()
-        .map_err(|e: pgadget_runtime::metadata::UnknownDataType| e.to_string())
+        .map_err(|e: pgadget_runtime::UnknownDataType| e.to_string())
 }
 
 /// Exit status for a command that was not found, as POSIX shells use.

@@ -3,8 +3,8 @@
 //! It holds the code the service answered (a country pgadget does not know included, so that
 //! it is not asked again by every process), when, and which service it was, with credentials
 //! and query values redacted (see `service`). A later process charges the same country
-//! without a request, as long as the answer is younger than [`MAX_AGE_DAYS`] (people move,
-//! laptops travel) and came from the service configured now.
+//! without a request, as long as the answer is younger than 30 days (`MAX_AGE_DAYS`; people
+//! move, laptops travel) and came from the service configured now.
 //!
 //! The file is owner-only (0600) in an owner-only directory, written to a temporary file
 //! created exclusively (a link planted at any name is never followed) and renamed over the old
@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use crate::cache_dir::cache_dir;
+pub(crate) use crate::cache_dir::cache_dir;
 
 /// How long a cached answer is used.
-pub const MAX_AGE_DAYS: i64 = 30;
+pub(crate) const MAX_AGE_DAYS: i64 = 30;
 
 /// The file name inside the cache directory.
-pub const FILE_NAME: &str = "country.json";
+pub(crate) const FILE_NAME: &str = "country.json";
 
 /// What `country.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

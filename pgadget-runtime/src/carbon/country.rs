@@ -26,14 +26,8 @@ pub(crate) fn normalise(s: &str) -> String {
         .collect()
 }
 
-/// Finds a country by ISO 3166 alpha-2 code, alpha-3 code or English name, in any case.
-///
-/// ```
-/// use pgadget_runtime::carbon::find_country;
-/// assert_eq!(find_country("fra").unwrap().alpha2, "FR");
-/// assert_eq!(find_country("United Kingdom").unwrap().alpha3, "GBR");
-/// assert!(find_country("Atlantis").is_err());
-/// ```
+/// Finds a country by ISO 3166 alpha-2 code, alpha-3 code or English name, in any case
+/// (`fra`, `United Kingdom`); a spelling of no country is an error, never a guess.
 pub fn find_country(spelling: &str) -> Result<&'static CountryIntensity, CountryError> {
     let key = normalise(spelling);
     if key.is_empty() {

@@ -6,11 +6,11 @@
 //! cores + DRAM + GPU and left the package out; but the package *contains* the cores (plus
 //! the uncore: caches, memory controller, integrated GPU), so pgadget charges the package.
 //!
-//! - [`intensity`]: the table compiled in (213 countries from Our World in Data via
+//! - `intensity`: the table compiled in (213 countries from Our World in Data via
 //!   `codecarbon`, and Kosovo from Ember, all CC BY 4.0; see `DATA.md` beside this file) and
 //!   the world average.
-//! - [`find_country`]: alpha-2, alpha-3 or English name, in any case.
-//! - [`CountryLookup`]: `PGADGET_COUNTRY`, else a cached answer, else one IP-geolocation
+//! - `find_country`: alpha-2, alpha-3 or English name, in any case.
+//! - `CountryLookup`: `PGADGET_COUNTRY`, else a cached answer, else one IP-geolocation
 //!   request (at most once per process, in the background: no row waits for it), else the
 //!   world average. The cache and the request come with the `geolocation` feature.
 //!
@@ -23,17 +23,14 @@ mod country;
 #[cfg(feature = "geolocation")]
 mod geolocate;
 #[doc = include_str!("DATA.md")]
-pub mod intensity;
+pub(crate) mod intensity;
 mod lookup;
 #[cfg(feature = "geolocation")]
 mod service;
 mod table;
 
-pub use country::{find_country, CountryError};
-#[cfg(feature = "geolocation")]
-pub use geolocate::{EXIT_WAIT, LOOKUP_BOUND};
-pub use intensity::{countries, provenance, world_average, CountryIntensity};
-pub use lookup::CountryLookup;
+pub use intensity::{provenance, world_average};
+pub(crate) use lookup::CountryLookup;
 
 /// Where the energy was used and how much CO2 a kWh of its grid stands for.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,7 +56,7 @@ impl Location {
 
 /// The PUE used when none is configured: 1.58 (the average data centre) on Linux, 1.3 on a
 /// laptop OS, as the seed did.
-pub fn default_pue() -> f64 {
+pub(crate) fn default_pue() -> f64 {
     if cfg!(any(target_os = "macos", target_os = "windows")) {
         1.3
     } else {
@@ -67,13 +64,9 @@ pub fn default_pue() -> f64 {
     }
 }
 
-/// CO2 in grams: PUE × energy (kWh) × intensity (gCO2e/kWh), with the energy given in mWh.
-///
-/// ```
-/// // 1 kWh (1,000,000 mWh) at PUE 1.5 on a 400 g/kWh grid: 600 g.
-/// assert_eq!(pgadget_runtime::carbon::co2_grams(1.5, 1_000_000.0, 400.0), 600.0);
-/// ```
-pub fn co2_grams(pue: f64, energy_mwh: f64, intensity: f64) -> f64 {
+/// CO2 in grams: PUE × energy (kWh) × intensity (gCO2e/kWh), with the energy given in mWh;
+/// 1 kWh (1,000,000 mWh) at PUE 1.5 on a 400 g/kWh grid is 600 g.
+pub(crate) fn co2_grams(pue: f64, energy_mwh: f64, intensity: f64) -> f64 {
     pue * (energy_mwh / 1_000_000.0) * intensity
 }
 
@@ -95,6 +88,7 @@ mod tests {
         // 3.6 Wh (3600 mWh) at PUE 1.3 on the world average of 480.617 g/kWh.
         assert!(close(co2_grams(1.3, 3600.0, 480.617), 2.249_287_56));
         assert_eq!(co2_grams(1.58, 0.0, 500.0), 0.0);
+        assert_eq!(co2_grams(1.5, 1_000_000.0, 400.0), 600.0);
     }
 
     #[test]
@@ -111,7 +105,7 @@ mod tests {
             13.0,
             "cores stand in for a missing package"
         );
-        let fr = find_country("FR").unwrap().location();
+        let fr = country::find_country("FR").unwrap().location();
         assert!(close(
             co2_grams(1.58, r.carbon_energy_mwh(), fr.intensity),
             1.58 * 13.0e-6 * 56.039

@@ -56,7 +56,7 @@ fn features() -> String {
 }
 
 /// Writes the report for what detection found; `forced` is `PGADGET_SOURCES`, when set.
-pub fn render(forced: Option<&[String]>, detected: &Detected) -> DoctorReport {
+pub(crate) fn render(forced: Option<&[String]>, detected: &Detected) -> DoctorReport {
     let mut text = features();
     text.push_str("Energy sources, in detection order:\n\n");
     let order: Vec<&SourceEntry> = match forced {

@@ -47,11 +47,13 @@ impl Estimate {
     }
 
     /// The power charged per second of CPU time, in watts.
+    #[cfg(test)]
     pub fn watts_per_cpu(&self) -> f64 {
         self.watts_per_cpu
     }
 
     /// The logical CPUs the TDP is shared by.
+    #[cfg(test)]
     pub fn logical_cpus(&self) -> usize {
         self.logical_cpus
     }

@@ -1,6 +1,6 @@
 //! Energy sources: one file per source behind [`EnergySource`], and one table of them.
 //!
-//! [`SOURCE_TABLE`] (in `sources.rs`) lists every source with its name, its kind, how it is
+//! `SOURCE_TABLE` (in `sources.rs`) lists every source with its name, its kind, how it is
 //! probed and what configures it; detection, `PGADGET_SOURCES`, `pgadget doctor` and the
 //! check of source names all read it. A new source is a new file here and one row there.
 //! powercap and the MSRs share their RAPL plumbing (`rapl.rs`) and are Linux-only: elsewhere
@@ -18,21 +18,23 @@
 
 pub mod clock;
 pub mod doctor;
-pub mod estimate;
+pub(crate) mod estimate;
 #[cfg(target_os = "linux")]
-pub mod msr;
+pub(crate) mod msr;
 #[cfg(feature = "nvml")]
 pub mod nvml;
 #[cfg(target_os = "linux")]
-pub mod powercap;
+pub(crate) mod powercap;
 pub mod powerlog;
 #[cfg(target_os = "linux")]
 mod rapl;
 pub mod sampler;
 mod sources;
-pub mod window;
+pub(crate) mod window;
 
-pub use sources::{detect, source_names, Detected, SourceEntry, SOURCE_TABLE};
+pub use estimate::{machine_logical_cpus, process_cpu_time};
+pub use sources::{detect, Detected};
+pub(crate) use sources::{SourceEntry, SOURCE_TABLE};
 
 use std::any::Any;
 use std::fmt;
@@ -306,7 +308,7 @@ fn remedy_suffix(remedy: &Option<String>) -> String {
 
 impl SourceError {
     /// The source `source_name` cannot measure because of `what`.
-    pub fn new(source_name: &'static str, what: impl Into<String>) -> Self {
+    pub(crate) fn new(source_name: &'static str, what: impl Into<String>) -> Self {
         SourceError {
             source_name,
             what: what.into(),
@@ -315,7 +317,7 @@ impl SourceError {
     }
 
     /// Adds what the user can do about it.
-    pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
+    pub(crate) fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
         self.remedy = Some(remedy.into());
         self
     }

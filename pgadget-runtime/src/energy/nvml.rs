@@ -5,8 +5,8 @@
 //! (`nvmlDeviceGetTotalEnergyConsumption`, in mJ, Volta and later). A GPU without that counter
 //! (the call answers `NOT_SUPPORTED` before Volta) is measured by integrating its power reading
 //! (`nvmlDeviceGetPowerUsage`, in mW) with the trapezoid rule: a background thread, started only
-//! when such a GPU is present, samples it every [`SAMPLE_PERIOD`], and every reading takes one
-//! more sample so a window's ends are exact.
+//! when such a GPU is present, samples it every 100 ms (`SAMPLE_PERIOD`), and every reading
+//! takes one more sample so a window's ends are exact.
 //!
 //! "Cumulative GPU Energy" is the total of every GPU, or empty with the reason: a GPU that has
 //! neither counter nor power reading, or that cannot be read in a window, leaves the cell
@@ -26,10 +26,10 @@ use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
-pub const NAME: &str = "nvml";
+pub(crate) const NAME: &str = "nvml";
 
 /// How often the power of a GPU without an energy counter is sampled.
-pub const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
+pub(crate) const SAMPLE_PERIOD: Duration = Duration::from_millis(100);
 
 /// The file name of NVIDIA's library that nvml-wrapper looks for by default.
 #[cfg(windows)]
@@ -44,7 +44,7 @@ pub fn probe(config: &SourceConfig) -> Result<Arc<dyn EnergySource>, SourceError
 
 /// How a GPU's energy is obtained.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     /// The GPU's own energy counter (Volta and later).
     EnergyCounter,
     /// Its power reading, sampled and integrated; the value indexes the integrators.
@@ -81,7 +81,7 @@ struct Shared {
 }
 
 /// NVIDIA GPUs, read through NVML.
-pub struct NvmlSource {
+pub(crate) struct NvmlSource {
     shared: Watched<Shared>,
     library: Option<PathBuf>,
 }
@@ -101,7 +101,7 @@ impl fmt::Debug for NvmlSource {
 impl NvmlSource {
     /// Loads NVML from `library` (the system's when `None`), lists the GPUs and, when one lacks
     /// an energy counter, starts the power sampler.
-    pub fn open(library: Option<&Path>) -> Result<NvmlSource, SourceError> {
+    pub(crate) fn open(library: Option<&Path>) -> Result<NvmlSource, SourceError> {
         let mut builder = Nvml::builder();
         if let Some(path) = library {
             builder.lib_path(path.as_os_str());
@@ -185,16 +185,6 @@ impl NvmlSource {
             shared,
             library: library.map(Path::to_path_buf),
         })
-    }
-
-    /// The GPUs measured, with how each one is measured.
-    pub fn gpus(&self) -> Vec<(String, Method)> {
-        self.shared
-            .get()
-            .gpus
-            .iter()
-            .map(|g| (g.name.clone(), g.method))
-            .collect()
     }
 }
 

@@ -16,9 +16,9 @@
 //! from its own start, a little after the window opened, so the energy it reports covers its
 //! "Total Elapsed Time" (or the elapsed time of the sample row used); the window's energy is
 //! that energy at the same average power over the whole window, provided PowerLog sampled
-//! between [`MIN_COVERAGE`] and [`MAX_COVERAGE`] of it. A PowerLog that failed (a non-zero exit
-//! status, no sample row, an elapsed time far from the window's) leaves the cells empty with
-//! the reason: its output is never taken as a measurement of a window it did not cover. The
+//! between 75% and 125% of it (`MIN_COVERAGE`, `MAX_COVERAGE`). A PowerLog that failed (a
+//! non-zero exit status, no sample row, an elapsed time far from the window's) leaves the cells
+//! empty with the reason: its output is never taken as a measurement of a window it did not cover. The
 //! output of the last failed window is kept for the user to look at (the note says where); an
 //! earlier one is removed then, so a PowerLog failing in every call leaves one directory.
 //!
@@ -43,10 +43,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The name written in "Energy Source".
-pub const NAME: &str = "powerlog";
+pub(crate) const NAME: &str = "powerlog";
 
 /// PowerLog's sampling period, in milliseconds.
-pub const RESOLUTION_MS: u32 = 100;
+pub(crate) const RESOLUTION_MS: u32 = 100;
 
 /// How long PowerLog may take, once the window is over, to write its summary and exit: the
 /// most a measured call is held up after its window (plus the time to kill PowerLog and read
@@ -55,23 +55,23 @@ pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(1);
 
 /// The least share of the window PowerLog must have sampled for its energy to be used: the
 /// rest (its start-up time) is charged at the average power of what it sampled.
-pub const MIN_COVERAGE: f64 = 0.75;
+pub(crate) const MIN_COVERAGE: f64 = 0.75;
 
 /// The most PowerLog may have sampled, as a share of the window, for its energy to be used.
-pub const MAX_COVERAGE: f64 = 1.25;
+pub(crate) const MAX_COVERAGE: f64 = 1.25;
 
 /// Where Intel Power Gadget installs PowerLog.
 #[cfg(target_os = "macos")]
-pub const STANDARD_PATHS: &[&str] = &["/Applications/Intel Power Gadget/PowerLog"];
+pub(crate) const STANDARD_PATHS: &[&str] = &["/Applications/Intel Power Gadget/PowerLog"];
 /// Where Intel Power Gadget installs PowerLog.
 #[cfg(windows)]
-pub const STANDARD_PATHS: &[&str] = &[
+pub(crate) const STANDARD_PATHS: &[&str] = &[
     r"C:\Program Files\Intel\Power Gadget 3.6\PowerLog3.0.exe",
     r"C:\Program Files\Intel\Power Gadget 3.5\PowerLog3.0.exe",
 ];
 /// Where Intel Power Gadget installs PowerLog: nowhere, on this system.
 #[cfg(not(any(target_os = "macos", windows)))]
-pub const STANDARD_PATHS: &[&str] = &[];
+pub(crate) const STANDARD_PATHS: &[&str] = &[];
 
 /// Finds PowerLog: `config.powerlog_path` (the builder's `cpu_power_log_path`), else, on macOS
 /// and Windows, its standard install locations.
@@ -103,15 +103,10 @@ impl PowerLog {
     }
 
     /// How long to wait for PowerLog's summary at the end of a window before killing it
-    /// (default [`DEFAULT_STOP_GRACE`]).
+    /// (default 1 s).
     pub fn with_stop_grace(mut self, grace: Duration) -> Self {
         self.stop_grace = grace;
         self
-    }
-
-    /// The PowerLog executable in use.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 

@@ -60,7 +60,7 @@ const ATTEMPTS: usize = 3;
 
 /// How often a counter that rolls over after `modulus` units must be read when its domain can
 /// draw at most `max_units_per_sec`: a quarter of the time it takes to cover the whole range at
-/// that rate, clamped to [`MIN_PERIOD`]..=[`MAX_PERIOD`].
+/// that rate, clamped to 1 ms to 60 s.
 ///
 /// A sample delayed by the scheduler for up to three periods still lands before a roll-over
 /// could pass unseen, so a busy machine does not make windows lose their energy to a gap. For

@@ -152,7 +152,7 @@ impl Detected {
 /// Finds the sources to use: the first CPU source that works, in detection order, plus every
 /// GPU source that works; the estimate when no CPU counter can be read.
 ///
-/// The order is [`SOURCE_TABLE`]'s, or `PGADGET_SOURCES`'s when set. A CPU source after the
+/// The order is `SOURCE_TABLE`'s, or `PGADGET_SOURCES`'s when set. A CPU source after the
 /// first working one is not even opened (so it starts no sampler). When a forced list names no
 /// CPU source that works, the estimate stands in and `unavailable` says why.
 pub fn detect(config: &SourceConfig) -> Detected {

@@ -48,6 +48,7 @@ pub(super) enum Failure {
 }
 
 impl Failure {
+    #[cfg(test)]
     fn into_io(self) -> io::Error {
         match self {
             Failure::Busy => io::Error::new(
@@ -206,6 +207,7 @@ impl LogWriter {
     /// Appends `record` now, after any delayed rows, waiting at most [`LOCK_WAIT`] for the
     /// lock. On error the row is not kept: this is for callers that handle failures
     /// themselves; measured calls use [`append_or_report`](Self::append_or_report).
+    #[cfg(test)]
     pub fn append(&self, record: &Record) -> Result<(), AppendError> {
         let bytes = record
             .to_csv_line()

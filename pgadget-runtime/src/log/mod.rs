@@ -1,14 +1,14 @@
 //! The CSV log: the row, appending it safely, reading it back (whole, or one row at a time).
 
-pub mod append;
+pub(crate) mod append;
 mod backlog;
 mod paths;
 pub mod read;
-pub mod record;
-pub mod row_id;
+pub(crate) mod record;
+pub(crate) mod row_id;
 
-pub use append::{AppendError, LogWriter, EXIT_WAIT, LOCK_WAIT};
-pub use backlog::{LONG_LOCK, MAX_DELAYED_ROWS};
+pub(crate) use append::LogWriter;
+pub use backlog::MAX_DELAYED_ROWS;
 pub use paths::explain_io_error;
 pub use read::{get_logged_data, read_log, Entry, LogContents, LogReader, ReadError, Skipped};
 pub use record::{Record, RecordRef, HEADER};

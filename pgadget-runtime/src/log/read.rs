@@ -26,10 +26,13 @@ pub const MAX_CELL_VALUE: f64 = 1e15;
 /// How much of the log is read at a time.
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
-/// Why the log could not be read.
+/// Why the log could not be read. More cases, and more detail in each, may come: match with
+/// a `_` arm and `..`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// The file could not be opened or read.
+    #[non_exhaustive]
     #[error("cannot read the power log {}: {source}", .path.display())]
     Io {
         /// The log.
@@ -38,6 +41,7 @@ pub enum ReadError {
         source: io::Error,
     },
     /// The first line is not a header that starts with PyPowerGadget's 20 columns.
+    #[non_exhaustive]
     #[error("{} is not a pgadget log: its header is `{found}`", .path.display())]
     NotALog {
         /// The file.
@@ -46,6 +50,7 @@ pub enum ReadError {
         found: String,
     },
     /// A row is not a valid record (only when reading strictly; otherwise it is skipped).
+    #[non_exhaustive]
     #[error("{}:{line}: malformed row: {reason}", .path.display())]
     BadRow {
         /// The log.
@@ -726,6 +731,7 @@ fn datetime(text: &str) -> Result<DateTime<FixedOffset>, String> {
 
 /// The rows of a log, and what was skipped on the way.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct LogContents {
     /// The valid rows, in the log's order.
     pub records: Vec<Record>,
@@ -733,13 +739,23 @@ pub struct LogContents {
     pub warnings: Vec<String>,
 }
 
-/// Reads every row of the log at `path` into memory.
+/// Reads every row of the log at `path` into memory, as [`get_logged_data`] does, and returns
+/// the warnings instead of printing them.
 ///
 /// A row with fewer cells than the header is what a process killed in the middle of its write
-/// leaves behind; a row that is not a measurement (see the [module](self) documentation) is
-/// malformed. Both are skipped, each with a warning in [`LogContents::warnings`] naming its
-/// line. To have a malformed row be an error instead, use
-/// `LogReader::open(path)?.strict(true).read_all()`.
+/// leaves behind; a row that is not a measurement (a date that is not one, a cell that is not
+/// UTF-8, a number that is negative, infinite, not a number or above 10^15) is malformed. Both
+/// are skipped, each with a warning in [`LogContents::warnings`] naming its line: a program
+/// that must not skip a row checks that `warnings` is empty.
+///
+/// ```no_run
+/// let log = pgadget::read_log("power_logs.csv")?;
+/// if let Some(first) = log.warnings.first() {
+///     return Err(format!("{} rows skipped, the first: {first}", log.warnings.len()).into());
+/// }
+/// println!("{} rows", log.records.len());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn read_log(path: impl AsRef<Path>) -> Result<LogContents, ReadError> {
     LogReader::open(path)?.read_all()
 }
@@ -763,16 +779,16 @@ const PRINTED_WARNINGS: usize = 10;
 /// first ten; then a count): a torn row, which a process killed while writing leaves behind
 /// (usually the last line; it can also sit inside the log, because the next writer ends the
 /// torn line and appends after it), and a malformed row (a date that is not one, a number
-/// that is negative, infinite or not a number). For an error on the first malformed row
-/// instead, read with `LogReader::open(path)?.strict(true)`; see [`LogReader`].
+/// that is negative, infinite or not a number). [`read_log`] returns these warnings instead of
+/// printing them.
 ///
-/// The whole log is held in memory; [`LogReader`] reads it one row at a time.
+/// The whole log is held in memory.
 ///
 /// ```no_run
-/// let rows = pgadget_runtime::get_logged_data("power_logs.csv")?;
+/// let rows = pgadget::get_logged_data("power_logs.csv")?;
 /// let total: f64 = rows.iter().map(|r| r.total_mwh()).sum();
 /// println!("{} calls, {total:.3} mWh", rows.len());
-/// # Ok::<(), pgadget_runtime::ReadError>(())
+/// # Ok::<(), pgadget::ReadError>(())
 /// ```
 pub fn get_logged_data(path: impl AsRef<Path>) -> Result<Vec<Record>, ReadError> {
     let contents = read_log(path)?;

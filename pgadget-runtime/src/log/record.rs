@@ -40,22 +40,30 @@ pub const HEADER: [&str; 28] = [
 ///
 /// Energies are in mWh, as in the seed. A domain that was not measured is `None` (an empty
 /// cell), never a made-up 0.
+///
+/// Rows come from the log ([`crate::get_logged_data`]) or from a measurement
+/// ([`crate::Measurement::finish`]); new columns may be added, so a `Record` is not built field
+/// by field outside pgadget.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Record {
     /// When the window opened, with its UTC offset.
     #[serde(rename = "Datetime")]
     pub datetime: DateTime<FixedOffset>,
+    /// The user: `PGADGET_USER`, the builder's `user_name`, else the OS account ("User ID").
     #[serde(rename = "User ID")]
     pub user: String,
     /// ISO 3166 alpha-2 code of the country whose grid intensity was used, `WORLD` for the
     /// world average, empty when carbon was not computed.
     #[serde(rename = "ISO")]
     pub iso: String,
+    /// The English name of that country, `World average`, or empty ("Country").
     #[serde(rename = "Country")]
     pub country: String,
     /// `linux`, `macos` or `windows`.
     #[serde(rename = "Platform")]
     pub platform: String,
+    /// The attribute's `project_name`, else the meter's, else the crate's name ("Project name").
     #[serde(rename = "Project name")]
     pub project: String,
     /// The window's wall-clock length in seconds (the seed's name for it).
@@ -64,28 +72,41 @@ pub struct Record {
     /// The window's length when a GPU was measured, else 0.
     #[serde(rename = "Total Elapsed GPU Time (sec)")]
     pub gpu_elapsed_secs: f64,
+    /// Energy of the CPU package(s), summed over sockets ("Cumulative Package Energy").
     #[serde(rename = "Cumulative Package Energy (mWh)")]
     pub package_mwh: Option<f64>,
+    /// Energy of the cores ("Cumulative IA Energy").
     #[serde(rename = "Cumulative IA Energy (mWh)")]
     pub cores_mwh: Option<f64>,
+    /// Energy of all NVIDIA GPUs ("Cumulative GPU Energy").
     #[serde(rename = "Cumulative GPU Energy (mWh)")]
     pub gpu_mwh: Option<f64>,
+    /// Energy of the memory ("Cumulative DRAM Energy").
     #[serde(rename = "Cumulative DRAM Energy (mWh)")]
     pub dram_mwh: Option<f64>,
+    /// The power usage effectiveness applied to the CO2.
     #[serde(rename = "PUE")]
     pub pue: f64,
+    /// CO2 emitted, gCO2e: PUE × (package + DRAM + GPU energy) × the grid's intensity; `None`
+    /// when no energy was measured.
     #[serde(rename = "CO2 emitted (gCO2e)")]
     pub co2_g: Option<f64>,
+    /// The library doing the work (the attribute's `package`).
     #[serde(rename = "Package")]
     pub package: String,
+    /// What it runs (the attribute's `algorithm`).
     #[serde(rename = "Algorithm")]
     pub algorithm: String,
+    /// The attribute's `algorithm_params`.
     #[serde(rename = "Algorithm's parameters")]
     pub algorithm_params: String,
+    /// `tabular`, `image`, `text`, `time series` or `other` ("Data type").
     #[serde(rename = "Data type")]
     pub data_type: String,
+    /// The attribute's `data_shape`.
     #[serde(rename = "Data shape")]
     pub data_shape: String,
+    /// The attribute's `comments` ("Comment").
     #[serde(rename = "Comment")]
     pub comments: String,
     /// Module path and name of the measured function.
@@ -147,7 +168,9 @@ impl Record {
         self.carbon_energy_mwh()
     }
 
-    /// Serialises the row as one CSV line, newline included.
+    /// Serialises the row as one CSV line, newline included. For pgadget's own benchmarks; not
+    /// part of the API.
+    #[doc(hidden)]
     pub fn to_csv_line(&self) -> Result<Vec<u8>, csv::Error> {
         // The writer's own buffer (8 KiB by default, zeroed for every row) would only be
         // copied into the Vec: a small one flushes straight into it.
@@ -165,60 +188,88 @@ impl Record {
 /// a [`Record`] with the same values does. Each field is the [`Record`] field of the same name.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct RecordRef<'a> {
+    /// [`Record::datetime`].
     #[serde(rename = "Datetime")]
     pub datetime: DateTime<FixedOffset>,
+    /// [`Record::user`].
     #[serde(rename = "User ID")]
     pub user: &'a str,
+    /// [`Record::iso`].
     #[serde(rename = "ISO")]
     pub iso: &'a str,
+    /// [`Record::country`].
     #[serde(rename = "Country")]
     pub country: &'a str,
+    /// [`Record::platform`].
     #[serde(rename = "Platform")]
     pub platform: &'a str,
+    /// [`Record::project`].
     #[serde(rename = "Project name")]
     pub project: &'a str,
+    /// [`Record::elapsed_secs`].
     #[serde(rename = "Total Elapsed CPU Time (sec)")]
     pub elapsed_secs: f64,
+    /// [`Record::gpu_elapsed_secs`].
     #[serde(rename = "Total Elapsed GPU Time (sec)")]
     pub gpu_elapsed_secs: f64,
+    /// [`Record::package_mwh`].
     #[serde(rename = "Cumulative Package Energy (mWh)")]
     pub package_mwh: Option<f64>,
+    /// [`Record::cores_mwh`].
     #[serde(rename = "Cumulative IA Energy (mWh)")]
     pub cores_mwh: Option<f64>,
+    /// [`Record::gpu_mwh`].
     #[serde(rename = "Cumulative GPU Energy (mWh)")]
     pub gpu_mwh: Option<f64>,
+    /// [`Record::dram_mwh`].
     #[serde(rename = "Cumulative DRAM Energy (mWh)")]
     pub dram_mwh: Option<f64>,
+    /// [`Record::pue`].
     #[serde(rename = "PUE")]
     pub pue: f64,
+    /// [`Record::co2_g`].
     #[serde(rename = "CO2 emitted (gCO2e)")]
     pub co2_g: Option<f64>,
+    /// [`Record::package`].
     #[serde(rename = "Package")]
     pub package: &'a str,
+    /// [`Record::algorithm`].
     #[serde(rename = "Algorithm")]
     pub algorithm: &'a str,
+    /// [`Record::algorithm_params`].
     #[serde(rename = "Algorithm's parameters")]
     pub algorithm_params: &'a str,
+    /// [`Record::data_type`].
     #[serde(rename = "Data type")]
     pub data_type: &'a str,
+    /// [`Record::data_shape`].
     #[serde(rename = "Data shape")]
     pub data_shape: &'a str,
+    /// [`Record::comments`].
     #[serde(rename = "Comment")]
     pub comments: &'a str,
+    /// [`Record::function`].
     #[serde(rename = "Function")]
     pub function: &'a str,
+    /// [`Record::energy_source`].
     #[serde(rename = "Energy Source")]
     pub energy_source: &'a str,
+    /// [`Record::process_cpu_secs`].
     #[serde(rename = "Process CPU Time (sec)")]
     pub process_cpu_secs: Option<f64>,
+    /// [`Record::status`].
     #[serde(rename = "Status")]
     pub status: &'a str,
+    /// [`Record::cpu_share`].
     #[serde(rename = "Process CPU Share")]
     pub cpu_share: Option<f64>,
+    /// [`Record::energy_note`].
     #[serde(rename = "Energy Note")]
     pub energy_note: &'a str,
+    /// [`Record::row_id`].
     #[serde(rename = "Row ID")]
     pub row_id: &'a str,
+    /// [`Record::host`].
     #[serde(rename = "Host")]
     pub host: &'a str,
 }

@@ -30,6 +30,7 @@ pub fn next() -> String {
 
 /// The first 18 characters every id this process makes shares (its random half, with the
 /// version), e.g. `5b1f0c2e-93aa-8d41`: a row whose id starts with them is this process's.
+#[cfg(feature = "postgres")]
 pub fn process_prefix() -> String {
     let mut id = id(process_bits(), 0);
     id.truncate(18);

@@ -7,7 +7,7 @@
 
 use crate::config::{self, DatabaseUrl, EnvConfig};
 use crate::log::Record;
-use crate::meter::ConfigError;
+use crate::meter::{ConfigError, ConfigErrorKind};
 use crate::report_once;
 use std::path::Path;
 use std::sync::Arc;
@@ -71,7 +71,10 @@ impl Shipping {
                     }
                 }
                 Err(why) if from_builder => {
-                    return Err(ConfigError(format!("database_url: {why}")));
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::DatabaseUrl,
+                        format!("database_url: {why}"),
+                    ));
                 }
                 Err(why) => report_once(&format!(
                     "{}: {why}. Rows are not shipped; they stay in the CSV log.",
@@ -80,10 +83,10 @@ impl Shipping {
             },
             #[cfg(not(feature = "postgres"))]
             Some(_) if from_builder => {
-                return Err(ConfigError(
+                return Err(ConfigError::new(
+                    ConfigErrorKind::DatabaseUrl,
                     "database_url: this build of pgadget has no `postgres` feature; turn it on \
-                     (pgadget = { ..., features = [\"postgres\"] }) to ship rows to PostgreSQL"
-                        .into(),
+                     (pgadget = { ..., features = [\"postgres\"] }) to ship rows to PostgreSQL",
                 ))
             }
             #[cfg(not(feature = "postgres"))]
