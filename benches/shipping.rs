@@ -11,10 +11,9 @@
 //! cargo bench --bench shipping --features postgres,prometheus
 //! ```
 
-use pgadget::runtime::config::{DatabaseUrl, EnvConfig};
-use pgadget::runtime::log::{row_id, Record};
-use pgadget::runtime::ship::postgres::{Database, Target};
-use pgadget::{Metadata, PowerMeter};
+use pgadget::{Metadata, PowerMeter, Record};
+use pgadget_runtime::config::{DatabaseUrl, EnvConfig};
+use pgadget_runtime::ship::postgres::{Database, Target};
 use pgadget_test_support::pg::PgServer;
 use std::hint::black_box;
 use std::path::Path;
@@ -184,12 +183,16 @@ fn paired() {
     );
 }
 
-/// A batch of `n` rows as the meter makes them, each with a new id.
+/// A batch of `n` rows as the meter makes them, each with a new id (as long as a UUID, the
+/// meter's own ids being the runtime's business; the table is the benchmark's own).
 fn fresh_rows(template: &Record, n: usize) -> Vec<Record> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     (0..n)
-        .map(|_| Record {
-            row_id: row_id::next(),
-            ..template.clone()
+        .map(|_| {
+            let mut row = template.clone();
+            let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            row.row_id = format!("00000000-0000-8000-8000-{id:012}");
+            row
         })
         .collect()
 }

@@ -91,6 +91,7 @@ mod tests {
         }
         // One process, one random half.
         assert_eq!(ids[0][..18], ids[999][..18]);
+        #[cfg(feature = "postgres")]
         assert_eq!(process_prefix(), ids[0][..18]);
     }
 }
