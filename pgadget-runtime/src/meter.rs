@@ -1,13 +1,15 @@
 //! [`PowerMeter`]: configuration, and the start and finish of one measurement.
 
 use crate::carbon::{self, CountryLookup};
-use crate::config::{self, EnvConfig};
+use crate::config::{self, DatabaseUrl, EnvConfig};
 use crate::energy::{
     self, estimate, window, Begun, Cell, Detected, Reading, SourceConfig, SourceError,
 };
 use crate::log::{self, LogWriter, Record};
 use crate::metadata::Metadata;
 use crate::report_once;
+use crate::ship::Shipping;
+use chrono::SubsecRound;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,9 @@ pub enum ConfigErrorKind {
     Pue,
     /// [`PowerMeterBuilder::cpu_tdp`]: a TDP is a finite, positive number of watts.
     CpuTdp,
+    /// [`PowerMeterBuilder::database_url`]: a PostgreSQL connection string, in a build with
+    /// the `postgres` feature.
+    DatabaseUrl,
 }
 
 impl ConfigError {
@@ -131,6 +136,7 @@ struct Inner {
     detected: Detected,
     label: String,
     country: CountryLookup,
+    shipping: Shipping,
     failure_reported: AtomicBool,
 }
 
@@ -162,6 +168,7 @@ pub struct PowerMeterBuilder {
     pue: Option<f64>,
     log_path: Option<PathBuf>,
     cpu_tdp: Option<f64>,
+    database_url: Option<DatabaseUrl>,
     env: Option<EnvConfig>,
 }
 
@@ -212,6 +219,15 @@ impl PowerMeterBuilder {
         self
     }
 
+    /// Ships every row to the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/db`), into the table `pgadget_rows`, in the
+    /// background (default: `PGADGET_DATABASE_URL`, else no database). Needs the `postgres`
+    /// feature: without it, [`build`](Self::build) says so. The CSV log is written as before.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(DatabaseUrl::new(url));
+        self
+    }
+
     /// Uses `env` instead of the process environment. For pgadget's own tests and benchmarks;
     /// not part of the API.
     #[doc(hidden)]
@@ -254,6 +270,12 @@ impl PowerMeterBuilder {
             tell_about_sources(&detected, cache_dir.as_deref());
             detected
         };
+        let host = crate::user::host_name();
+        let shipping = if disabled {
+            Shipping::default()
+        } else {
+            Shipping::start(&env, self.database_url, &log_path, &host)?
+        };
         let country = CountryLookup::start(&env, self.get_country);
         Ok(PowerMeter {
             inner: Arc::new(Inner {
@@ -263,12 +285,13 @@ impl PowerMeterBuilder {
                     .user_name
                     .or(env.user.clone())
                     .unwrap_or_else(crate::user::os_user_name),
-                host: crate::user::host_name(),
+                host,
                 pue,
                 log: LogWriter::new(log_path),
                 label: detected.label(),
                 detected,
                 country,
+                shipping,
                 failure_reported: AtomicBool::new(false),
             }),
         })
@@ -381,7 +404,8 @@ impl PowerMeter {
             return Measurement::disabled();
         }
         let unwinding_at_entry = std::thread::panicking();
-        let datetime = chrono::Local::now().fixed_offset();
+        // Microseconds, as PostgreSQL keeps them: the CSV and the table then hold the same time.
+        let datetime = chrono::Local::now().fixed_offset().trunc_subsecs(6);
         let machine_busy = machine::machine_busy_secs_recent();
         let cpu = estimate::process_cpu_time();
         let cpu_start = cpu.clone().unwrap_or_default();
@@ -488,7 +512,7 @@ impl Measurement {
 
     /// Closes the window now, writes the row and returns it (`None` when disabled).
     pub fn finish(mut self) -> Option<Record> {
-        self.state.take().map(|state| state.close())
+        self.state.take().and_then(|state| state.close(true))
     }
 }
 
@@ -497,7 +521,7 @@ impl Drop for Measurement {
     #[inline]
     fn drop(&mut self) {
         if let Some(state) = self.state.take() {
-            state.close();
+            state.close(false);
         }
     }
 }
@@ -530,12 +554,20 @@ fn mwh(joules: f64) -> f64 {
 }
 
 impl State {
-    /// Closes the window, writes the row and returns it.
-    fn close(self) -> Record {
+    /// Closes the window, writes the row, hands it to the configured sinks (PostgreSQL,
+    /// Prometheus), and returns it if `keep`.
+    fn close(self, keep: bool) -> Option<Record> {
         let meter = self.meter.clone();
         let record = self.record();
-        meter.inner.log.append_or_report(&record);
-        record
+        let inner = &meter.inner;
+        let in_log = inner.log.append_or_report(&record);
+        if !inner.shipping.is_on() {
+            return keep.then_some(record);
+        }
+        // Only `finish` pays for a copy; a dropped guard hands its row over as it is.
+        let kept = keep.then(|| record.clone());
+        inner.shipping.ship(Arc::new(record), in_log);
+        kept
     }
 
     fn record(self) -> Record {

@@ -23,26 +23,42 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A new row id, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
 pub fn next() -> String {
-    let generation = crate::fork::generation();
-    let bits = {
-        // Two plain values written together: a panic cannot leave them half-written.
-        let mut key = KEY.lock().unwrap_or_else(|p| p.into_inner());
-        match *key {
-            Some(k) if k.generation == generation => k.bits,
-            _ => {
-                let bits = draw();
-                *key = Some(ProcessKey { generation, bits });
-                bits
-            }
-        }
-    };
+    let bits = process_bits();
     let count = NEXT.fetch_add(1, Ordering::Relaxed);
+    id(bits, count)
+}
+
+/// The first 18 characters every id this process makes shares (its random half, with the
+/// version), e.g. `5b1f0c2e-93aa-8d41`: a row whose id starts with them is this process's.
+#[cfg(feature = "postgres")]
+pub fn process_prefix() -> String {
+    let mut id = id(process_bits(), 0);
+    id.truncate(18);
+    id
+}
+
+fn id(bits: u64, count: u64) -> String {
     let mut bytes = [0u8; 16];
     bytes[..8].copy_from_slice(&bits.to_be_bytes());
     bytes[8..].copy_from_slice(&count.to_be_bytes());
     // new_v8 overwrites the version (4 bits of the random half) and the variant (the top 2
     // bits of the counter, which 2^62 rows never reach).
     uuid::Uuid::new_v8(bytes).hyphenated().to_string()
+}
+
+/// This process's random half, drawn on first use (and again in a forked child).
+fn process_bits() -> u64 {
+    let generation = crate::fork::generation();
+    // Two plain values written together: a panic cannot leave them half-written.
+    let mut key = KEY.lock().unwrap_or_else(|p| p.into_inner());
+    match *key {
+        Some(k) if k.generation == generation => k.bits,
+        _ => {
+            let bits = draw();
+            *key = Some(ProcessKey { generation, bits });
+            bits
+        }
+    }
 }
 
 /// 64 bits from the operating system's random source. Should the source fail (it does not on
@@ -75,5 +91,7 @@ mod tests {
         }
         // One process, one random half.
         assert_eq!(ids[0][..18], ids[999][..18]);
+        #[cfg(feature = "postgres")]
+        assert_eq!(process_prefix(), ids[0][..18]);
     }
 }
