@@ -35,6 +35,15 @@ fn a_rejected_setting_says_which_one_and_why() {
 
     let boxed: Box<dyn Error + Send + Sync> = err.into();
     assert!(boxed.to_string().starts_with("cpu_tdp:"), "{boxed}");
+
+    // Whether or not this build ships rows, a URL that is no connection string is refused,
+    // and the password is not repeated.
+    let err = PowerMeter::builder()
+        .database_url("s3cret")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), ConfigErrorKind::DatabaseUrl);
+    assert!(!err.to_string().contains("s3cret"), "{err}");
 }
 
 #[test]
@@ -85,7 +94,7 @@ fn a_measurement_prints_what_it_measures() {
 #[test]
 fn the_features_of_this_build_are_listed() {
     let names: Vec<&str> = FEATURES.iter().map(|f| f.name).collect();
-    assert_eq!(names, ["geolocation", "nvml"]);
+    assert_eq!(names, ["geolocation", "nvml", "postgres", "prometheus"]);
     for f in FEATURES {
         assert!(
             !f.without.is_empty(),

@@ -27,6 +27,9 @@ enum Cli {
     /// Run a command, measure it as a whole and log one row for it; exits with the
     /// command's exit status.
     Run(cli::run::RunArgs),
+    /// Upload the rows of a log that the PostgreSQL table pgadget_rows lacks (rows already
+    /// there are not added twice).
+    Push(cli::push::PushArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Cli::Summary(args) => finish(cli::summary::run(&args)),
         Cli::Plot(args) => finish(cli::plot::run(&args)),
         Cli::Run(args) => cli::run::run(&args).unwrap_or_else(|e| failure(&e)),
+        Cli::Push(args) => finish(cli::push::run(&args)),
     }
 }
 

@@ -8,7 +8,32 @@
 //! in `PGADGET_SOURCES`, for one, are checked against the table of sources
 //! (`energy::SourceConfig::problems`).
 
+use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+
+/// A database connection string. It may hold a password, so it is never printed: `Debug`
+/// shows that it is set, and messages name the database by its user, host and name only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a connection string (a URL or `key=value` pairs, as libpq takes them).
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(url.into())
+    }
+
+    /// The connection string itself, password included: for connecting, not for printing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DatabaseUrl(<hidden: it may hold a password>)")
+    }
+}
 
 /// The log file (`PGADGET_LOG`).
 pub(crate) const LOG: &str = "PGADGET_LOG";
@@ -45,6 +70,16 @@ pub(crate) const CPU_TDP: &str = "PGADGET_CPU_TDP";
 /// Where the country lookup's answer is cached (`PGADGET_CACHE_DIR`; default
 /// `<user cache dir>/pgadget`).
 pub(crate) const CACHE_DIR: &str = "PGADGET_CACHE_DIR";
+
+/// Where every row is shipped: a PostgreSQL connection string (`PGADGET_DATABASE_URL`, e.g.
+/// `postgres://user:password@host:5432/db`; feature `postgres`).
+pub const DATABASE_URL: &str = "PGADGET_DATABASE_URL";
+/// Where `GET /metrics` is served (`PGADGET_METRICS_ADDR`, e.g. `127.0.0.1:9464`; feature
+/// `prometheus`).
+pub const METRICS_ADDR: &str = "PGADGET_METRICS_ADDR";
+/// A Prometheus Pushgateway the totals are pushed to (`PGADGET_PUSHGATEWAY_URL`, e.g.
+/// `http://gateway:9091`; feature `prometheus`).
+pub const PUSHGATEWAY_URL: &str = "PGADGET_PUSHGATEWAY_URL";
 
 /// The default geolocation service, as the seed used.
 #[cfg(feature = "geolocation")]
@@ -85,6 +120,14 @@ pub struct EnvConfig {
     pub cpu_tdp: Option<f64>,
     /// `PGADGET_CACHE_DIR`: where answers are cached.
     pub cache_dir: Option<PathBuf>,
+    /// `PGADGET_DATABASE_URL`: the PostgreSQL database every row is shipped to (feature
+    /// `postgres`).
+    pub database_url: Option<DatabaseUrl>,
+    /// `PGADGET_METRICS_ADDR`: where `GET /metrics` is served (feature `prometheus`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `PGADGET_PUSHGATEWAY_URL`: the Pushgateway the totals are pushed to, without a trailing
+    /// slash (feature `prometheus`).
+    pub pushgateway_url: Option<String>,
     /// Values that were set but could not be used, each with what happens instead.
     pub problems: Vec<String>,
 }
@@ -118,13 +161,35 @@ impl EnvConfig {
                 None
             }
         });
+        let metrics_addr = get(METRICS_ADDR).and_then(|raw| match raw.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                problems.push(format!(
+                    "{METRICS_ADDR}={raw:?} is not an address and port such as 127.0.0.1:9464; \
+                     no /metrics endpoint is served"
+                ));
+                None
+            }
+        });
+        let pushgateway_url = get(PUSHGATEWAY_URL).and_then(|raw| {
+            let lower = raw.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
+                Some(raw.trim_end_matches('/').to_string())
+            } else {
+                problems.push(format!(
+                    "{PUSHGATEWAY_URL}={raw:?} is not an http:// or https:// URL such as \
+                     http://gateway:9091; the totals are not pushed"
+                ));
+                None
+            }
+        });
         // Offline is the safe reading of a value that is not clearly "off": a user who wrote
         // `y` or `enabled` meant to stay offline, and a request cannot be taken back.
         let offline = get(OFFLINE).is_some_and(|raw| {
             switch(&raw).unwrap_or_else(|| {
                 problems.push(format!(
                     "{OFFLINE}={raw:?} is neither on (1, true, yes, on) nor off (0, false, no, \
-                     off); staying offline: no country lookup is made"
+                     off); staying offline: no country lookup is made, nothing is shipped"
                 ));
                 true
             })
@@ -153,6 +218,9 @@ impl EnvConfig {
             geo_url: get(GEO_URL),
             cpu_tdp,
             cache_dir: get(CACHE_DIR).map(PathBuf::from),
+            database_url: get(DATABASE_URL).map(DatabaseUrl),
+            metrics_addr,
+            pushgateway_url,
             problems,
         }
     }
@@ -281,6 +349,29 @@ mod tests {
         assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
         assert!(c.problems[0].contains("at least 1.0"));
         assert!(c.problems[1].contains("a power in watts"));
+    }
+
+    #[test]
+    fn shipping_settings_are_read_and_checked() {
+        let c = cfg(&[
+            (DATABASE_URL, "postgres://ada:s3cret@db.example:5432/energy"),
+            (METRICS_ADDR, "127.0.0.1:9464"),
+            (PUSHGATEWAY_URL, "http://127.0.0.1:9091/"),
+        ]);
+        assert_eq!(
+            c.database_url.as_ref().map(DatabaseUrl::expose),
+            Some("postgres://ada:s3cret@db.example:5432/energy")
+        );
+        assert_eq!(c.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(c.pushgateway_url.as_deref(), Some("http://127.0.0.1:9091"));
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        // The configuration may be printed; the password must not be.
+        assert!(!format!("{c:?}").contains("s3cret"));
+
+        let c = cfg(&[(METRICS_ADDR, "9464"), (PUSHGATEWAY_URL, "gateway:9091")]);
+        assert_eq!((c.metrics_addr, c.pushgateway_url), (None, None));
+        assert!(c.problems[0].contains("127.0.0.1:9464"), "{:?}", c.problems);
+        assert!(c.problems[1].contains("http://"), "{:?}", c.problems);
     }
 
     #[test]

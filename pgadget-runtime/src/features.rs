@@ -35,4 +35,15 @@ pub const FEATURES: &[Feature] = &[
         enabled: cfg!(feature = "nvml"),
         without: "no NVIDIA GPU is measured: the GPU cells stay empty",
     },
+    Feature {
+        name: "postgres",
+        enabled: cfg!(feature = "postgres"),
+        without: "rows stay in the CSV log: PGADGET_DATABASE_URL is not used",
+    },
+    Feature {
+        name: "prometheus",
+        enabled: cfg!(feature = "prometheus"),
+        without: "no /metrics endpoint and no Pushgateway: PGADGET_METRICS_ADDR and \
+                  PGADGET_PUSHGATEWAY_URL are not used",
+    },
 ];

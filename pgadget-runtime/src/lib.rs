@@ -13,7 +13,6 @@
 
 #![deny(missing_docs)]
 
-// Only the country lookup has work to finish at exit so far.
 mod cache_dir;
 pub mod carbon;
 pub mod config;
@@ -27,6 +26,7 @@ mod metadata;
 mod meter;
 #[cfg(target_os = "linux")]
 mod proc_stat;
+pub mod ship;
 mod user;
 
 /// Prints `message` on stderr, prefixed with `pgadget: `, unless this process printed the same

@@ -1,13 +1,15 @@
 //! [`PowerMeter`]: configuration, and the start and finish of one measurement.
 
 use crate::carbon::{self, CountryLookup};
-use crate::config::{self, EnvConfig};
+use crate::config::{self, DatabaseUrl, EnvConfig};
 use crate::energy::{
     self, estimate, window, Begun, Cell, Detected, Reading, SourceConfig, SourceError,
 };
 use crate::log::{self, LogWriter, Record, RecordRef};
 use crate::metadata::Metadata;
 use crate::report_once;
+use crate::ship::Shipping;
+use chrono::SubsecRound;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +41,9 @@ pub enum ConfigErrorKind {
     Pue,
     /// [`PowerMeterBuilder::cpu_tdp`]: a TDP is a finite, positive number of watts.
     CpuTdp,
+    /// [`PowerMeterBuilder::database_url`]: a PostgreSQL connection string, in a build with
+    /// the `postgres` feature.
+    DatabaseUrl,
 }
 
 impl ConfigError {
@@ -131,6 +136,7 @@ struct Inner {
     detected: Detected,
     label: String,
     country: CountryLookup,
+    shipping: Shipping,
     failure_reported: AtomicBool,
 }
 
@@ -162,6 +168,7 @@ pub struct PowerMeterBuilder {
     pue: Option<f64>,
     log_path: Option<PathBuf>,
     cpu_tdp: Option<f64>,
+    database_url: Option<DatabaseUrl>,
     env: Option<EnvConfig>,
 }
 
@@ -212,6 +219,15 @@ impl PowerMeterBuilder {
         self
     }
 
+    /// Ships every row to the PostgreSQL database at `url`
+    /// (`postgres://user:password@host:port/db`), into the table `pgadget_rows`, in the
+    /// background (default: `PGADGET_DATABASE_URL`, else no database). Needs the `postgres`
+    /// feature: without it, [`build`](Self::build) says so. The CSV log is written as before.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(DatabaseUrl::new(url));
+        self
+    }
+
     /// Uses `env` instead of the process environment. For pgadget's own tests and benchmarks;
     /// not part of the API.
     #[doc(hidden)]
@@ -254,6 +270,12 @@ impl PowerMeterBuilder {
             tell_about_sources(&detected, cache_dir.as_deref());
             detected
         };
+        let host = crate::user::host_name();
+        let shipping = if disabled {
+            Shipping::default()
+        } else {
+            Shipping::start(&env, self.database_url, &log_path, &host)?
+        };
         let country = CountryLookup::start(&env, self.get_country);
         Ok(PowerMeter {
             inner: Arc::new(Inner {
@@ -263,12 +285,13 @@ impl PowerMeterBuilder {
                     .user_name
                     .or(env.user.clone())
                     .unwrap_or_else(crate::user::os_user_name),
-                host: crate::user::host_name(),
+                host,
                 pue,
                 log: LogWriter::new(log_path),
                 label: detected.label(),
                 detected,
                 country,
+                shipping,
                 failure_reported: AtomicBool::new(false),
             }),
         })
@@ -381,7 +404,8 @@ impl PowerMeter {
             return Measurement::disabled();
         }
         let unwinding_at_entry = std::thread::panicking();
-        let datetime = local_now();
+        // Microseconds, as PostgreSQL keeps them: the CSV and the table then hold the same time.
+        let datetime = local_now().trunc_subsecs(6);
         let machine_busy = machine::machine_busy_secs_recent();
         let cpu = estimate::process_cpu_time();
         let cpu_start = cpu.clone().unwrap_or_default();
@@ -562,9 +586,10 @@ fn mwh(joules: f64) -> f64 {
 }
 
 impl State {
-    /// Closes the window and writes the row; returns it as a [`Record`] when `keep` asks for
-    /// it ([`Measurement::finish`]). A dropped guard, the usual case, needs no owned copy, so
-    /// the row is serialised from borrowed text and the call allocates nothing for its cells.
+    /// Closes the window, writes the row, hands it to the configured sinks (PostgreSQL,
+    /// Prometheus), and returns it as a [`Record`] if `keep` ([`Measurement::finish`]). A
+    /// dropped guard with no sink, the usual case, needs no owned copy, so the row is
+    /// serialised from borrowed text and the call allocates nothing for its cells.
     fn close(self, keep: bool) -> Option<Record> {
         let elapsed = self.started.elapsed();
         let cpu = estimate::process_cpu_time();
@@ -656,8 +681,15 @@ impl State {
         let computable = window::any_value(&used) && window::carbon_lost(&used).is_empty();
         row.co2_g =
             computable.then(|| carbon::co2_grams(row.pue, row.total_mwh(), location.intensity));
-        inner.log.append_or_report(row);
-        keep.then(|| row.to_record())
+        let in_log = inner.log.append_or_report(row);
+        if !inner.shipping.is_on() {
+            return keep.then(|| row.to_record());
+        }
+        // The sinks take an owned row; `finish` pays for one more copy.
+        let record = row.to_record();
+        let kept = keep.then(|| record.clone());
+        inner.shipping.ship(Arc::new(record), in_log);
+        kept
     }
 }
 

@@ -6,8 +6,8 @@
 //! `lib.rs`, leaves out every module, item, statement, expression, match arm and field whose
 //! `cfg` is false for the build, and checks what is left:
 //!
-//! - each OS compiles the modules listed in [`expected_modules`], with and without the
-//!   optional features;
+//! - each OS compiles the modules listed in [`expected_modules`], with the default features,
+//!   with none, and with all of them (the opt-in `postgres` and `prometheus` included);
 //! - nothing compiled for Windows names `std::os::unix`, `libc` (but for the C runtime's
 //!   `libc::atexit`) or a method of Unix's `FileExt` (`read_at`, `write_all_at`, ...);
 //! - nothing compiled for macOS or Windows names a path under `/proc` or `/sys`;
@@ -50,6 +50,9 @@ const WINDOWS: Target = Target {
 
 /// The features of `pgadget-runtime`'s default build.
 const DEFAULT_FEATURES: &[&str] = &["geolocation", "nvml"];
+
+/// Every feature, the opt-in ones included (what the command line builds).
+const ALL_FEATURES: &[&str] = &["geolocation", "nvml", "postgres", "prometheus"];
 
 /// One build: a target, the features it enables, and whether it is `cargo test`'s.
 #[derive(Clone, Copy, Debug)]
@@ -519,7 +522,8 @@ fn runtime_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src/lib.rs")
 }
 
-/// The modules every OS compiles with the default features.
+/// The modules every OS compiles with every feature (those of [`FEATURE_MODULES`] only with
+/// theirs).
 const EVERYWHERE: &[&str] = &[
     "__private",
     "cache_dir",
@@ -557,6 +561,11 @@ const EVERYWHERE: &[&str] = &[
     "log::row_id",
     "metadata",
     "meter",
+    "ship",
+    "ship::endpoint",
+    "ship::metrics",
+    "ship::postgres",
+    "ship::shipper",
     "user",
 ];
 
@@ -585,6 +594,10 @@ const FEATURE_MODULES: &[(&str, &str)] = &[
     ("geolocation", "carbon::geolocate"),
     ("geolocation", "carbon::service"),
     ("nvml", "energy::nvml"),
+    ("postgres", "ship::postgres"),
+    ("postgres", "ship::shipper"),
+    ("prometheus", "ship::endpoint"),
+    ("prometheus", "ship::metrics"),
 ];
 
 fn expected_modules(target: Target, features: &[&str]) -> Vec<String> {
@@ -603,7 +616,7 @@ fn expected_modules(target: Target, features: &[&str]) -> Vec<String> {
 }
 
 const TARGETS: [Target; 3] = [LINUX, MACOS, WINDOWS];
-const FEATURE_SETS: [&[&str]; 2] = [DEFAULT_FEATURES, &[]];
+const FEATURE_SETS: [&[&str]; 3] = [DEFAULT_FEATURES, &[], ALL_FEATURES];
 
 #[test]
 fn each_os_compiles_the_modules_of_the_table() {

@@ -53,3 +53,36 @@ pub fn powercap_meter(root: &Path, log: &Path) -> PowerMeter {
     );
     meter
 }
+
+/// A meter configured by the process environment (what a user's program gets), with the
+/// estimate as its source and no country lookup: for child processes of the tests.
+pub fn env_meter() -> PowerMeter {
+    PowerMeter::builder()
+        .environment(EnvConfig {
+            sources: Some(vec!["estimate".into()]),
+            ..EnvConfig::from_env()
+        })
+        .get_country(false)
+        .build()
+        .expect("a valid meter configuration")
+}
+
+/// Makes `threads` x `calls` measured calls with `meter` (package `test`, algorithm `ship`),
+/// sleeping `pause` after each, and checks every call returns its own result.
+pub fn make_calls(meter: &PowerMeter, threads: usize, calls: usize, pause: std::time::Duration) {
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let meter = meter.clone();
+            s.spawn(move || {
+                for c in 0..calls {
+                    let meta = pgadget_runtime::Metadata::new("test", "ship")
+                        .comments(format!("t{t},c{c}"));
+                    assert_eq!(meter.measure_power(meta, || c + t), c + t);
+                    if !pause.is_zero() {
+                        std::thread::sleep(pause);
+                    }
+                }
+            });
+        }
+    });
+}

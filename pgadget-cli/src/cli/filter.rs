@@ -1,6 +1,8 @@
-//! Which log to read and which of its rows to keep: the options `show`, `summary` and `plot`
-//! share. The log is streamed: one row in memory at a time (`--last N` keeps N).
+//! Which log (or table) to read and which of its rows to keep: the options `show`, `summary`
+//! and `plot` share. Rows are streamed: one in memory at a time (`--last N` keeps N), from the
+//! log, or a batch at a time from the table `pgadget_rows` with `--database-url`.
 
+use super::database;
 use super::format::terminal_safe_lines;
 use super::CliError;
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, TimeZone};
@@ -8,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use pgadget_runtime::log::read::open_log_file;
 use pgadget_runtime::log::{self, Entry, LogReader, ReadError, Record, RecordRef};
+use pgadget_runtime::ship::postgres::{RowFilter, Target, TABLE};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Seek};
@@ -24,8 +27,15 @@ const REPORTED_SKIPS: u64 = 10;
 #[derive(Args, Debug, Clone)]
 pub struct LogFilter {
     /// The power log to read [default: $PGADGET_LOG, else the log the library writes]
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "database_url")]
     pub log: Option<PathBuf>,
+    /// Read the table pgadget_rows of this PostgreSQL database instead of a log:
+    /// postgres://user:password@host:port/db [default: $PGADGET_DATABASE_URL, unless --log]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Keep only the rows measured on this host ("Host")
+    #[arg(long, value_name = "H")]
+    pub host: Option<String>,
     /// Keep only the rows of this project ("Project name")
     #[arg(long, value_name = "P")]
     pub project: Option<String>,
@@ -47,8 +57,9 @@ pub struct LogFilter {
 /// What reading the log found.
 #[derive(Debug, Clone)]
 pub struct Scan {
-    /// The log.
-    pub path: PathBuf,
+    /// Where the rows came from, for messages: the log's path, or the table and its database
+    /// (without a password).
+    pub source: String,
     /// How many valid rows the log holds, before filtering.
     pub total: u64,
     /// How many rows passed the filters (and `--last`).
@@ -59,19 +70,31 @@ pub struct Scan {
     pub bytes: u64,
 }
 
-/// An open log, which can be read more than once when it is a regular file.
+/// An open log, which can be read more than once when it is a regular file; or the table
+/// `pgadget_rows` of a database.
 #[derive(Debug)]
-pub struct OpenLog {
-    path: PathBuf,
-    file: File,
-    len: u64,
-    regular: bool,
+pub enum OpenLog {
+    /// A log file (or a pipe).
+    File {
+        /// Its path.
+        path: PathBuf,
+        /// Open for reading.
+        file: File,
+        /// Its length when opened.
+        len: u64,
+        /// Whether it is a regular file.
+        regular: bool,
+    },
+    /// The table, read through a connection of its own for each pass (boxed: a parsed
+    /// connection string is large, and a log is the common case).
+    Table(Box<Target>),
 }
 
 impl OpenLog {
-    /// Whether the log can be read a second time (a regular file, not a pipe).
+    /// Whether the log can be read a second time (a regular file, not a pipe). A table is read
+    /// once: rows may arrive between two passes.
     pub fn rereadable(&self) -> bool {
-        self.regular
+        matches!(self, OpenLog::File { regular: true, .. })
     }
 }
 
@@ -93,14 +116,32 @@ impl LogFilter {
         self.log.clone().unwrap_or_else(log::log_path_from_env)
     }
 
-    /// Opens the log.
+    /// The database to read instead of a log: `--database-url`, else `PGADGET_DATABASE_URL`
+    /// unless `--log` names a log.
+    pub fn database_url(&self) -> Option<String> {
+        self.database_url
+            .clone()
+            .or_else(|| {
+                self.log
+                    .is_none()
+                    .then(|| std::env::var(pgadget_runtime::config::DATABASE_URL).ok())
+                    .flatten()
+            })
+            .filter(|u| !u.trim().is_empty())
+    }
+
+    /// Opens the log, or, given a database, parses its URL (the connection is made by each
+    /// pass).
     pub fn open(&self) -> Result<OpenLog, CliError> {
+        if let Some(url) = self.database_url() {
+            return Ok(OpenLog::Table(Box::new(database::target(&url)?)));
+        }
         let path = self.path();
         let file = open_log_file(&path).map_err(|e| explain(e, &path))?;
         let meta = file
             .metadata()
             .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?;
-        Ok(OpenLog {
+        Ok(OpenLog::File {
             path,
             file,
             len: meta.len(),
@@ -113,23 +154,78 @@ impl LogFilter {
         self.project.as_deref().is_none_or(|p| row.project == p)
             && self.algorithm.as_deref().is_none_or(|a| row.algorithm == a)
             && self.since.is_none_or(|since| row.datetime >= since)
+            && self.host.as_deref().is_none_or(|h| row.host == h)
     }
 
     /// Reads `log` and hands each selected row to `visit`, in the log's order (the order the
     /// rows were written, which is when each call ended). Skipped rows are reported on stderr
     /// as they are met. With `--last N`, the last N selected rows are kept and handed over at
     /// the end.
+    ///
+    /// From the table, the database applies the filters (`--last` too) and the rows come
+    /// oldest first by their Datetime (a table has no order of writing), a batch at a time.
     pub fn scan(
         &self,
         log: &mut OpenLog,
         options: ReadOptions,
+        visit: impl FnMut(&RecordRef<'_>) -> Result<(), CliError>,
+    ) -> Result<Scan, CliError> {
+        match log {
+            OpenLog::File {
+                path,
+                file,
+                len,
+                regular,
+            } => self.scan_file(path, file, *len, *regular, options, visit),
+            OpenLog::Table(target) => self.scan_table(target, visit),
+        }
+    }
+
+    fn scan_table(
+        &self,
+        target: &Target,
         mut visit: impl FnMut(&RecordRef<'_>) -> Result<(), CliError>,
     ) -> Result<Scan, CliError> {
-        let path = log.path.clone();
+        let mut filter = RowFilter::new();
+        filter.project = self.project.clone();
+        filter.algorithm = self.algorithm.clone();
+        filter.since = self.since;
+        filter.host = self.host.clone();
+        filter.last = self.last.map(|n| n as u64);
+        let mut kept = 0;
+        let table = database::for_each_row(target, &filter, self.strict, |record| {
+            kept += 1;
+            visit(&RecordRef::from(&record))
+        })?;
+        // The total only explains an empty answer: the table is counted only then.
+        let total = if kept == 0 {
+            database::count(target)?
+        } else {
+            kept
+        };
+        Ok(Scan {
+            source: format!("the table {TABLE} at {}", target.shown()),
+            total,
+            kept,
+            skipped: table.skipped,
+            bytes: 0,
+        })
+    }
+
+    fn scan_file(
+        &self,
+        path: &Path,
+        file: &File,
+        len: u64,
+        regular: bool,
+        options: ReadOptions,
+        mut visit: impl FnMut(&RecordRef<'_>) -> Result<(), CliError>,
+    ) -> Result<Scan, CliError> {
+        let path = path.to_path_buf();
         let cannot =
             |e: std::io::Error| CliError::new(format!("cannot read {}: {e}", path.display()));
         // A handle of its own for the thread that parses the log (same file, same offset).
-        let file = log.file.try_clone().map_err(cannot)?;
+        let file = file.try_clone().map_err(cannot)?;
         let input: Box<dyn Read + Send> = match options.again {
             Some(bytes) => {
                 (&file).rewind().map_err(cannot)?;
@@ -138,11 +234,11 @@ impl LogFilter {
             None => Box::new(file),
         };
         let show_progress = options.progress
-            && log.regular
-            && log.len > PROGRESS_THRESHOLD_BYTES
+            && regular
+            && len > PROGRESS_THRESHOLD_BYTES
             && std::io::stderr().is_terminal();
         let bar = show_progress.then(|| {
-            let bar = ProgressBar::new(log.len).with_message(format!("reading {}", path.display()));
+            let bar = ProgressBar::new(len).with_message(format!("reading {}", path.display()));
             if let Ok(style) =
                 ProgressStyle::with_template("{msg} {wide_bar} {binary_bytes}/{binary_total_bytes}")
             {
@@ -159,11 +255,11 @@ impl LogFilter {
             .strict(self.strict);
         // From a file, parsing runs a batch of rows ahead on a second core. Not from a pipe:
         // a batch is handed over when full, and rows that trickle in must be shown as they come.
-        if log.regular {
+        if regular {
             reader = reader.read_ahead();
         }
         let mut scan = Scan {
-            path: path.clone(),
+            source: path.display().to_string(),
             total: 0,
             kept: 0,
             skipped: 0,
@@ -234,6 +330,7 @@ impl LogFilter {
     pub fn is_filtering(&self) -> bool {
         self.project.is_some()
             || self.algorithm.is_some()
+            || self.host.is_some()
             || self.since.is_some()
             || self.last.is_some()
     }
@@ -263,7 +360,7 @@ fn parse_since(raw: &str) -> Result<DateTime<FixedOffset>, String> {
 }
 
 /// Adds what to do to the errors a user is likely to meet.
-fn explain(e: ReadError, path: &Path) -> CliError {
+pub(super) fn explain(e: ReadError, path: &Path) -> CliError {
     match &e {
         ReadError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
             CliError::new(format!(

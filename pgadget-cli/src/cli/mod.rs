@@ -1,10 +1,13 @@
-//! The subcommands that read the log (`show`, `summary`, `plot`) and the one that writes to it
-//! (`run`). `doctor` lives in the runtime (`energy::doctor`).
+//! The subcommands that read the log or the table (`show`, `summary`, `plot`), the one that
+//! writes to the log (`run`) and the one that uploads it (`push`). `doctor` lives in the
+//! runtime (`energy::doctor`).
 
+pub mod database;
 pub mod filter;
 pub mod format;
 pub mod group;
 pub mod plot;
+pub mod push;
 pub mod run;
 pub mod show;
 pub mod summary;

@@ -105,7 +105,11 @@ pub fn run(args: &PlotArgs) -> Result<(), CliError> {
             terminal_safe(&g.group)
         )));
     }
-    let subtitle = format!("{} calls from {}", scan.kept, scan.path.display());
+    let subtitle = format!(
+        "{} calls from {}",
+        scan.kept,
+        terminal_safe_lines(&scan.source)
+    );
     let svg = render(&groups, args.by, &subtitle)?;
     if to_stdout {
         let mut out = std::io::stdout().lock();

@@ -34,7 +34,7 @@ pub fn run(args: &ShowArgs) -> Result<(), CliError> {
 
 /// Says why there is nothing to show.
 pub fn nothing_to_show(scan: &Scan, filter: &LogFilter) -> String {
-    let path = format::terminal_safe_lines(&scan.path.display().to_string());
+    let path = format::terminal_safe_lines(&scan.source);
     if scan.total == 0 && scan.skipped > 0 {
         format!(
             "pgadget: none of the {} rows of {path} could be read (see the warnings above)",

@@ -243,13 +243,16 @@ impl LogWriter {
     /// The user is told on stderr (once per delay) when writing fails, and again when it
     /// works again (how many rows were delayed, and lost if more than
     /// [`MAX_DELAYED_ROWS`](crate::log::MAX_DELAYED_ROWS) had to wait), or at exit.
-    pub fn append_or_report<'r>(&self, record: impl Into<RecordRef<'r>>) {
+    ///
+    /// Returns whether the row is in the log now (rather than delayed, or lost): what ships
+    /// rows may only leave to the log the rows it already holds.
+    pub fn append_or_report<'r>(&self, record: impl Into<RecordRef<'r>>) -> bool {
         let record = record.into();
         let bytes = match record.to_csv_line() {
             Ok(bytes) => bytes,
             Err(e) => {
                 crate::report_once(&format!("{}", self.shared.err(io::Error::other(e))));
-                return;
+                return false;
             }
         };
         let shared = &self.shared;
@@ -269,7 +272,7 @@ impl LogWriter {
                 *row.datetime.offset(),
                 deadline,
             ) {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(failure) => {
                     state.backlog.delay(row);
                     backlog::tell(state.backlog.failed(&shared.path, failure));
@@ -281,12 +284,16 @@ impl LogWriter {
             if state.backlog.waits_for_lock_only() {
                 // Take the lock in passing if it is free now; never wait for it.
                 match shared.drain(state, Instant::now()) {
-                    Ok(()) => return backlog::tell(state.backlog.resumed(&shared.path)),
+                    Ok(()) => {
+                        backlog::tell(state.backlog.resumed(&shared.path));
+                        return true;
+                    }
                     Err(failure) => backlog::tell(state.backlog.failed(&shared.path, failure)),
                 }
             }
         }
         backlog::ensure_writer(shared, &mut state.writer_running);
+        false
     }
 
     /// Appends `record` now, after any delayed rows, waiting at most [`LOCK_WAIT`] for the

@@ -1,4 +1,4 @@
-//! The CSV log: the row, appending it safely, reading it back.
+//! The CSV log: the row, appending it safely, reading it back (whole, or one row at a time).
 
 pub(crate) mod append;
 mod backlog;

@@ -30,8 +30,21 @@ pub struct RowId {
 impl RowId {
     /// A new row id.
     pub fn next() -> RowId {
+        let bits = process_bits();
+        let count = NEXT.fetch_add(1, Ordering::Relaxed);
+        RowId::of(bits, count)
+    }
+
+    fn of(bits: u64, count: u64) -> RowId {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&bits.to_be_bytes());
+        bytes[8..].copy_from_slice(&count.to_be_bytes());
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        uuid_of_next_row().hyphenated().encode_lower(&mut text);
+        // new_v8 overwrites the version (4 bits of the random half) and the variant (the top 2
+        // bits of the counter, which 2^62 rows never reach).
+        uuid::Uuid::new_v8(bytes)
+            .hyphenated()
+            .encode_lower(&mut text);
         RowId { text }
     }
 
@@ -48,27 +61,34 @@ impl std::fmt::Debug for RowId {
     }
 }
 
-fn uuid_of_next_row() -> uuid::Uuid {
+/// A new row id as a `String`, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
+#[cfg(test)]
+pub fn next() -> String {
+    RowId::next().as_str().to_string()
+}
+
+/// The first 18 characters every id this process makes shares (its random half, with the
+/// version), e.g. `5b1f0c2e-93aa-8d41`: a row whose id starts with them is this process's.
+#[cfg(feature = "postgres")]
+pub fn process_prefix() -> String {
+    let mut id = RowId::of(process_bits(), 0).as_str().to_string();
+    id.truncate(18);
+    id
+}
+
+/// This process's random half, drawn on first use (and again in a forked child).
+fn process_bits() -> u64 {
     let generation = crate::fork::generation();
-    let bits = {
-        // Two plain values written together: a panic cannot leave them half-written.
-        let mut key = KEY.lock().unwrap_or_else(|p| p.into_inner());
-        match *key {
-            Some(k) if k.generation == generation => k.bits,
-            _ => {
-                let bits = draw();
-                *key = Some(ProcessKey { generation, bits });
-                bits
-            }
+    // Two plain values written together: a panic cannot leave them half-written.
+    let mut key = KEY.lock().unwrap_or_else(|p| p.into_inner());
+    match *key {
+        Some(k) if k.generation == generation => k.bits,
+        _ => {
+            let bits = draw();
+            *key = Some(ProcessKey { generation, bits });
+            bits
         }
-    };
-    let count = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&bits.to_be_bytes());
-    bytes[8..].copy_from_slice(&count.to_be_bytes());
-    // new_v8 overwrites the version (4 bits of the random half) and the variant (the top 2
-    // bits of the counter, which 2^62 rows never reach).
-    uuid::Uuid::new_v8(bytes)
+    }
 }
 
 /// 64 bits from the operating system's random source. Should the source fail (it does not on
@@ -91,9 +111,7 @@ mod tests {
 
     #[test]
     fn ids_are_version_8_uuids_and_never_repeat() {
-        let ids: Vec<String> = (0..1000)
-            .map(|_| RowId::next().as_str().to_string())
-            .collect();
+        let ids: Vec<String> = (0..1000).map(|_| next()).collect();
         let distinct: HashSet<&String> = ids.iter().collect();
         assert_eq!(distinct.len(), ids.len());
         for id in &ids {
@@ -103,5 +121,7 @@ mod tests {
         }
         // One process, one random half.
         assert_eq!(ids[0][..18], ids[999][..18]);
+        #[cfg(feature = "postgres")]
+        assert_eq!(process_prefix(), ids[0][..18]);
     }
 }
