@@ -5,7 +5,7 @@ use crate::config::{self, DatabaseUrl, EnvConfig};
 use crate::energy::{
     self, estimate, window, Begun, Cell, Detected, Reading, SourceConfig, SourceError,
 };
-use crate::log::{self, LogWriter, Record};
+use crate::log::{self, LogWriter, Record, RecordRef};
 use crate::metadata::Metadata;
 use crate::report_once;
 use crate::ship::Shipping;
@@ -405,7 +405,7 @@ impl PowerMeter {
         }
         let unwinding_at_entry = std::thread::panicking();
         // Microseconds, as PostgreSQL keeps them: the CSV and the table then hold the same time.
-        let datetime = chrono::Local::now().fixed_offset().trunc_subsecs(6);
+        let datetime = local_now().trunc_subsecs(6);
         let machine_busy = machine::machine_busy_secs_recent();
         let cpu = estimate::process_cpu_time();
         let cpu_start = cpu.clone().unwrap_or_default();
@@ -526,6 +526,38 @@ impl Drop for Measurement {
     }
 }
 
+/// The local time now, with its UTC offset: what `chrono::Local::now()` gives, without its
+/// time-zone lookup on every call.
+///
+/// The offset of a time zone changes only at a transition, and transitions fall on whole
+/// seconds, so the offset found for one second holds for every instant of that second. The
+/// last second looked up and its offset are kept in one atomic word: calls in the same second
+/// (in a loop, or 2 ms apart) reuse the offset, and chrono still looks it up (and notices a
+/// change of `TZ` or of `/etc/localtime`) once a second.
+fn local_now() -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::{FixedOffset, Offset, TimeZone};
+    use std::sync::atomic::AtomicU64;
+    /// The second (since the epoch, as u32: until 2106) in the high half, the offset in
+    /// seconds (as i32) in the low half; 0 before the first lookup.
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now();
+    let second = now.timestamp();
+    let last = LAST.load(Ordering::Relaxed);
+    if last != 0 && (last >> 32) as i64 == second {
+        if let Some(offset) = FixedOffset::east_opt(last as u32 as i32) {
+            return now.with_timezone(&offset);
+        }
+    }
+    let offset = chrono::Local
+        .offset_from_utc_datetime(&now.naive_utc())
+        .fix();
+    if let Ok(second) = u32::try_from(second) {
+        let packed = (u64::from(second) << 32) | u64::from(offset.local_minus_utc() as u32);
+        LAST.store(packed, Ordering::Relaxed);
+    }
+    now.with_timezone(&offset)
+}
+
 /// The reading of a source charging `joules` per second of the process's CPU time `cpu`.
 fn cpu_reading(cpu: Duration, joules: f64) -> Reading {
     Reading {
@@ -555,22 +587,10 @@ fn mwh(joules: f64) -> f64 {
 
 impl State {
     /// Closes the window, writes the row, hands it to the configured sinks (PostgreSQL,
-    /// Prometheus), and returns it if `keep`.
+    /// Prometheus), and returns it as a [`Record`] if `keep` ([`Measurement::finish`]). A
+    /// dropped guard with no sink, the usual case, needs no owned copy, so the row is
+    /// serialised from borrowed text and the call allocates nothing for its cells.
     fn close(self, keep: bool) -> Option<Record> {
-        let meter = self.meter.clone();
-        let record = self.record();
-        let inner = &meter.inner;
-        let in_log = inner.log.append_or_report(&record);
-        if !inner.shipping.is_on() {
-            return keep.then_some(record);
-        }
-        // Only `finish` pays for a copy; a dropped guard hands its row over as it is.
-        let kept = keep.then(|| record.clone());
-        inner.shipping.ship(Arc::new(record), in_log);
-        kept
-    }
-
-    fn record(self) -> Record {
         let elapsed = self.started.elapsed();
         let cpu = estimate::process_cpu_time();
         let cpu_end = cpu.clone().unwrap_or_default();
@@ -601,29 +621,32 @@ impl State {
             _ => None,
         };
         let process_cpu = cpu_end.saturating_sub(self.cpu_start).as_secs_f64();
-        let status = self.status.unwrap_or_else(|| {
+        let status = self.status.as_deref().unwrap_or_else(|| {
             if std::thread::panicking() && !self.unwinding_at_entry {
-                "panicked".into()
+                "panicked"
             } else if self.must_complete {
-                "cancelled".into()
+                "cancelled"
             } else {
-                "ok".into()
+                "ok"
             }
         });
-        let meta = self.metadata;
+        let meta = &self.metadata;
         let project = meta
             .project_name
-            .as_ref()
-            .map(|p| p.to_string())
-            .or_else(|| inner.project.clone())
-            .or_else(|| meta.default_project.as_ref().map(|p| p.to_string()))
+            .as_deref()
+            .or(inner.project.as_deref())
+            .or(meta.default_project.as_deref())
             .unwrap_or_default();
-        let mut record = Record {
+        let energy_note = window::note(&used);
+        let row_id = log::row_id::RowId::next();
+        // Outside the window (elapsed is already taken): this may wait for the country lookup.
+        let location = inner.country.location();
+        let mut row = RecordRef {
             datetime: self.datetime,
-            user: inner.user.clone(),
-            iso: String::new(),
-            country: String::new(),
-            platform: std::env::consts::OS.to_string(),
+            user: &inner.user,
+            iso: location.iso,
+            country: location.country,
+            platform: std::env::consts::OS,
             project,
             elapsed_secs: elapsed.as_secs_f64(),
             gpu_elapsed_secs: if gpu_measured {
@@ -637,38 +660,75 @@ impl State {
             dram_mwh: used.dram.joules().map(mwh),
             pue: inner.pue,
             co2_g: None,
-            package: meta.package.into_owned(),
-            algorithm: meta.algorithm.into_owned(),
-            algorithm_params: meta.algorithm_params.into_owned(),
-            data_type: meta.data_type.as_str().to_string(),
-            data_shape: meta.data_shape.into_owned(),
-            comments: meta.comments.into_owned(),
-            function: meta.function.into_owned(),
-            energy_source: inner.label.clone(),
+            package: &meta.package,
+            algorithm: &meta.algorithm,
+            algorithm_params: &meta.algorithm_params,
+            data_type: meta.data_type.as_str(),
+            data_shape: &meta.data_shape,
+            comments: &meta.comments,
+            function: &meta.function,
+            energy_source: &inner.label,
             process_cpu_secs: Some(process_cpu),
             status,
             cpu_share: cpu_share(process_cpu, self.machine_busy, machine_end),
-            energy_note: window::note(&used),
-            row_id: log::row_id::next(),
-            host: inner.host.clone(),
+            energy_note: &energy_note,
+            row_id: row_id.as_str(),
+            host: &inner.host,
         };
-        // Outside the window (elapsed is already taken): this may wait for the country lookup.
-        let location = inner.country.location();
-        record.iso = location.iso.to_string();
-        record.country = location.country.to_string();
         // No energy measured (every source failed in this window): no CO2 either, rather
         // than a 0 that looks like a measurement. Nor when a term of its sum is lost: a CO2
         // from a partial sum would look whole (the note says which term).
         let computable = window::any_value(&used) && window::carbon_lost(&used).is_empty();
-        record.co2_g = computable
-            .then(|| carbon::co2_grams(record.pue, record.carbon_energy_mwh(), location.intensity));
-        record
+        row.co2_g =
+            computable.then(|| carbon::co2_grams(row.pue, row.total_mwh(), location.intensity));
+        let in_log = inner.log.append_or_report(row);
+        if !inner.shipping.is_on() {
+            return keep.then(|| row.to_record());
+        }
+        // The sinks take an owned row; `finish` pays for one more copy.
+        let record = row.to_record();
+        let kept = keep.then(|| record.clone());
+        inner.shipping.ship(Arc::new(record), in_log);
+        kept
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_time_is_chronos_with_the_offset_looked_up_once_a_second() {
+        // The machine's zone, and zones east and west of UTC by fractions of an hour.
+        local_time_matches_chrono();
+        for zone in ["Asia/Kolkata", "America/St_Johns"] {
+            pgadget_test_support::child::ChildTest::new("meter::tests::local_time_child")
+                .env("TZ", zone)
+                .run();
+        }
+    }
+
+    #[test]
+    #[ignore = "run by the_local_time_is_chronos_with_the_offset_looked_up_once_a_second"]
+    fn local_time_child() {
+        let zone = pgadget_test_support::child::child_var("TZ");
+        assert_ne!(
+            chrono::Local::now().offset().local_minus_utc(),
+            0,
+            "{zone} is not UTC"
+        );
+        local_time_matches_chrono();
+    }
+
+    fn local_time_matches_chrono() {
+        for _ in 0..1000 {
+            let before = chrono::Local::now().fixed_offset();
+            let ours = local_now();
+            let after = chrono::Local::now().fixed_offset();
+            assert!(before <= ours && ours <= after, "{before} {ours} {after}");
+            assert_eq!(ours.offset(), after.offset());
+        }
+    }
 
     #[test]
     fn the_cpu_share_is_clamped_and_undefined_without_ticks() {

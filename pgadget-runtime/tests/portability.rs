@@ -580,6 +580,7 @@ fn os_modules(target: Target) -> &'static [&'static str] {
             "energy::powercap",
             "energy::rapl",
             "proc_stat",
+            "proc_stat::ticker",
         ],
         "macos" => &["energy::estimate::getrusage", "meter::no_proc_stat"],
         "windows" => &["energy::estimate::get_process_times", "meter::no_proc_stat"],

@@ -9,7 +9,7 @@
 //! written later by a background thread or at exit (see `backlog`).
 
 use super::backlog::{self, Backlog, Row};
-use super::record::{header_line, Record};
+use super::record::{header_line, RecordRef};
 use crate::files;
 use chrono::FixedOffset;
 use std::fs::{File, TryLockError};
@@ -101,6 +101,94 @@ fn file_id(meta: &std::fs::Metadata) -> FileId {
     }
 }
 
+/// The log's name, for asking what file it names now.
+struct Name {
+    /// The path for `statx`, made once rather than for every row; `None` if it holds a NUL
+    /// (then the standard library's `lstat` reports the error).
+    #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+    c_path: Option<std::ffi::CString>,
+}
+
+impl Name {
+    #[cfg_attr(
+        not(all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))),
+        allow(unused_variables)
+    )]
+    fn new(path: &Path) -> Name {
+        Name {
+            #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+            c_path: {
+                use std::os::unix::ffi::OsStrExt;
+                std::ffi::CString::new(path.as_os_str().as_bytes()).ok()
+            },
+        }
+    }
+
+    /// The identity and length of the file the name stands for now, without following a link
+    /// at the name (a link is another file).
+    fn identity(&self, path: &Path) -> io::Result<(FileId, u64)> {
+        #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+        if let Some(found) = self.statx() {
+            return found;
+        }
+        let meta = std::fs::symlink_metadata(path)?;
+        Ok((file_id(&meta), meta.len()))
+    }
+
+    /// [`Name::identity`] from a `statx` that asks for the inode number and the size alone;
+    /// `None` where `statx` is missing (Linux before 4.11) or forbidden (some sandboxes).
+    ///
+    /// A full `lstat` asks for the times too, and on file systems with fine-grained
+    /// ("multigrain") timestamps, as ext4, XFS, Btrfs and tmpfs have on recent Linux, a time
+    /// that has been looked at must be replaced by a finer one at the next change: every row's
+    /// write then dirtied the inode in the journal, and cost twice what it does without it.
+    #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+    fn statx(&self) -> Option<io::Result<(FileId, u64)>> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+        let c_path = self.c_path.as_ref()?;
+        if UNAVAILABLE.load(Ordering::Relaxed) {
+            return None;
+        }
+        let wanted = libc::STATX_INO | libc::STATX_SIZE;
+        // SAFETY: `struct statx` holds integers only, for which all zero bytes are a value.
+        let mut st: libc::statx = unsafe { std::mem::zeroed() };
+        // SAFETY: `c_path` is a NUL-terminated string that lives across the call, `st` is a
+        // `struct statx` the call may write, and the flags and mask are ones statx(2) defines.
+        let rc = unsafe {
+            libc::statx(
+                libc::AT_FDCWD,
+                c_path.as_ptr(),
+                libc::AT_SYMLINK_NOFOLLOW,
+                wanted,
+                &mut st,
+            )
+        };
+        if rc != 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::ENOSYS) | Some(libc::EPERM) => {
+                    UNAVAILABLE.store(true, Ordering::Relaxed);
+                    None
+                }
+                _ => Some(Err(e)),
+            };
+        }
+        // The device is always reported; the inode and size are, on every file system Linux
+        // has, but statx allows leaving out what was asked for.
+        if st.stx_mask & wanted != wanted {
+            return None;
+        }
+        let id = FileId {
+            // As the standard library builds `st_dev` from statx, so that it compares equal
+            // with the identity of the file opened.
+            dev: libc::makedev(st.stx_dev_major, st.stx_dev_minor),
+            ino: st.stx_ino,
+        };
+        Some(Ok((id, st.stx_size)))
+    }
+}
+
 /// Appends rows to one log file, keeping it open between rows.
 pub struct LogWriter {
     shared: Arc<Shared>,
@@ -109,6 +197,7 @@ pub struct LogWriter {
 /// What the writer's handles and its background thread share.
 pub(super) struct Shared {
     pub(super) path: PathBuf,
+    name: Name,
     state: Mutex<State>,
 }
 
@@ -129,9 +218,11 @@ impl std::fmt::Debug for LogWriter {
 impl LogWriter {
     /// A writer for the log at `path`; nothing is opened before the first row.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
         LogWriter {
             shared: Arc::new(Shared {
-                path: path.into(),
+                name: Name::new(&path),
+                path,
                 state: Mutex::new(State {
                     open: None,
                     backlog: Backlog::default(),
@@ -155,7 +246,8 @@ impl LogWriter {
     ///
     /// Returns whether the row is in the log now (rather than delayed, or lost): what ships
     /// rows may only leave to the log the rows it already holds.
-    pub fn append_or_report(&self, record: &Record) -> bool {
+    pub fn append_or_report<'r>(&self, record: impl Into<RecordRef<'r>>) -> bool {
+        let record = record.into();
         let bytes = match record.to_csv_line() {
             Ok(bytes) => bytes,
             Err(e) => {
@@ -208,7 +300,8 @@ impl LogWriter {
     /// lock. On error the row is not kept: this is for callers that handle failures
     /// themselves; measured calls use [`append_or_report`](Self::append_or_report).
     #[cfg(test)]
-    pub fn append(&self, record: &Record) -> Result<(), AppendError> {
+    pub fn append<'r>(&self, record: impl Into<RecordRef<'r>>) -> Result<(), AppendError> {
+        let record = record.into();
         let bytes = record
             .to_csv_line()
             .map_err(|e| self.shared.err(io::Error::other(e)))?;
@@ -348,8 +441,8 @@ impl Shared {
         // and, when it is ours, gives its length: the same inode, and no pgadget writer can
         // change it while we hold the lock. `lstat`, so a link put in its place is seen as
         // another file (and then refused when reopened).
-        let len = match std::fs::symlink_metadata(&self.path) {
-            Ok(meta) if file_id(&meta) == log.id => meta.len(),
+        let len = match self.name.identity(&self.path) {
+            Ok((id, len)) if id == log.id => len,
             Ok(_) => return Ok(false),
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(e),

@@ -172,14 +172,7 @@ impl Record {
     /// part of the API.
     #[doc(hidden)]
     pub fn to_csv_line(&self) -> Result<Vec<u8>, csv::Error> {
-        // The writer's own buffer (8 KiB by default, zeroed for every row) would only be
-        // copied into the Vec: a small one flushes straight into it.
-        let mut w = csv::WriterBuilder::new()
-            .has_headers(false)
-            .buffer_capacity(64)
-            .from_writer(Vec::with_capacity(512));
-        w.serialize(self)?;
-        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+        RecordRef::from(self).to_csv_line()
     }
 }
 
@@ -275,6 +268,19 @@ pub struct RecordRef<'a> {
 }
 
 impl RecordRef<'_> {
+    /// Serialises the row as one CSV line, newline included, exactly as [`Record::to_csv_line`]
+    /// does for the same values.
+    pub fn to_csv_line(&self) -> Result<Vec<u8>, csv::Error> {
+        // The writer's own buffer (8 KiB by default, zeroed for every row) would only be
+        // copied into the Vec: a small one flushes straight into it.
+        let mut w = csv::WriterBuilder::new()
+            .has_headers(false)
+            .buffer_capacity(64)
+            .from_writer(Vec::with_capacity(512));
+        w.serialize(self)?;
+        w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+    }
+
     /// All measured energy of the row in mWh, as [`Record::total_mwh`].
     pub fn total_mwh(&self) -> f64 {
         energy_sum(

@@ -21,29 +21,59 @@ struct ProcessKey {
 static KEY: Mutex<Option<ProcessKey>> = Mutex::new(None);
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-/// A new row id, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
+/// A row id held in place, so that a row needs no allocation for it.
+#[derive(Clone, Copy)]
+pub struct RowId {
+    text: [u8; uuid::fmt::Hyphenated::LENGTH],
+}
+
+impl RowId {
+    /// A new row id.
+    pub fn next() -> RowId {
+        let bits = process_bits();
+        let count = NEXT.fetch_add(1, Ordering::Relaxed);
+        RowId::of(bits, count)
+    }
+
+    fn of(bits: u64, count: u64) -> RowId {
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&bits.to_be_bytes());
+        bytes[8..].copy_from_slice(&count.to_be_bytes());
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        // new_v8 overwrites the version (4 bits of the random half) and the variant (the top 2
+        // bits of the counter, which 2^62 rows never reach).
+        uuid::Uuid::new_v8(bytes)
+            .hyphenated()
+            .encode_lower(&mut text);
+        RowId { text }
+    }
+
+    /// The id as text, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
+    pub fn as_str(&self) -> &str {
+        // encode_lower wrote ASCII hex digits and hyphens into the whole array.
+        std::str::from_utf8(&self.text).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for RowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A new row id as a `String`, e.g. `5b1f0c2e-93aa-8d41-8000-000000000007`.
+#[cfg(test)]
 pub fn next() -> String {
-    let bits = process_bits();
-    let count = NEXT.fetch_add(1, Ordering::Relaxed);
-    id(bits, count)
+    RowId::next().as_str().to_string()
 }
 
 /// The first 18 characters every id this process makes shares (its random half, with the
 /// version), e.g. `5b1f0c2e-93aa-8d41`: a row whose id starts with them is this process's.
 #[cfg(feature = "postgres")]
 pub fn process_prefix() -> String {
-    let mut id = id(process_bits(), 0);
+    let mut id = RowId::of(process_bits(), 0).as_str().to_string();
     id.truncate(18);
     id
-}
-
-fn id(bits: u64, count: u64) -> String {
-    let mut bytes = [0u8; 16];
-    bytes[..8].copy_from_slice(&bits.to_be_bytes());
-    bytes[8..].copy_from_slice(&count.to_be_bytes());
-    // new_v8 overwrites the version (4 bits of the random half) and the variant (the top 2
-    // bits of the counter, which 2^62 rows never reach).
-    uuid::Uuid::new_v8(bytes).hyphenated().to_string()
 }
 
 /// This process's random half, drawn on first use (and again in a forked child).
