@@ -36,6 +36,18 @@
 //! | [`ConfigError`], [`ConfigErrorKind`], [`InstallError`], [`ReadError`], [`UnknownDataType`] | the errors: a setting the builder rejects, a meter installed too late, a log that cannot be read, a data type that is not one of the five |
 //! | [`FEATURES`], [`Feature`] | the optional parts (Cargo features) this build has |
 //!
+//! # Cargo features
+//!
+//! | Feature | Default | What it adds |
+//! |---|---|---|
+//! | `geolocation` | on | the country lookup over HTTP; without it, `PGADGET_COUNTRY` names the country or the world average is used |
+//! | `nvml` | on | NVIDIA GPUs through NVML; without it, the GPU cells stay empty |
+//! | `postgres` | off | every row shipped to PostgreSQL once `PGADGET_DATABASE_URL` says where |
+//! | `prometheus` | off | live totals at `/metrics` (`PGADGET_METRICS_ADDR`) or pushed to a Pushgateway (`PGADGET_PUSHGATEWAY_URL`) |
+//!
+//! Nothing leaves the machine unless a setting says where it goes; [`FEATURES`] tells a
+//! program which of these its build has.
+//!
 //! The configuration read from the environment (`PGADGET_LOG`, `PGADGET_COUNTRY`, ...) is
 //! described in the README. The `pgadget-runtime` and `pgadget-macros` crates are
 //! implementation details: `pgadget` pins their exact versions, and nothing in them is covered

@@ -194,6 +194,17 @@ impl EnvConfig {
                 true
             })
         });
+        // `disabled()` decides on the fast path and reads an unclear value as "measure", so the
+        // meter that then runs says so rather than leaving the user to wonder about the rows.
+        let disable = get(DISABLE).is_some_and(|raw| {
+            switch(&raw).unwrap_or_else(|| {
+                problems.push(format!(
+                    "{DISABLE}={raw:?} is neither on (1, true, yes, on) nor off (0, false, no, \
+                     off); measuring stays on (set {DISABLE}=1 to turn it off)"
+                ));
+                false
+            })
+        });
         let sources = get(SOURCES).map(|raw| {
             raw.split(',')
                 .map(|s| s.trim().to_ascii_lowercase())
@@ -208,7 +219,7 @@ impl EnvConfig {
             country: get(COUNTRY),
             pue,
             offline,
-            disable: get(DISABLE).is_some_and(|v| truthy(&v)),
+            disable,
             sources,
             powercap_root: get(POWERCAP_ROOT).map(PathBuf::from),
             msr_dir: get(MSR_DIR).map(PathBuf::from),
@@ -413,6 +424,27 @@ mod tests {
                 c.problems[0]
             );
         }
+    }
+
+    #[test]
+    fn an_unclear_disable_measures_and_says_so() {
+        for unclear in ["y", "enabled", "2"] {
+            let c = cfg(&[(DISABLE, unclear)]);
+            assert!(
+                !c.disable,
+                "{unclear} leaves measuring on, as `disabled()` does"
+            );
+            assert!(!truthy(unclear));
+            assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+            assert!(
+                c.problems[0].contains(&format!("{DISABLE}=\"{unclear}\""))
+                    && c.problems[0].contains("measuring stays on"),
+                "{}",
+                c.problems[0]
+            );
+        }
+        let c = cfg(&[(DISABLE, "off")]);
+        assert!(!c.disable && c.problems.is_empty(), "{c:?}");
     }
 
     #[test]
