@@ -3,9 +3,9 @@
 //! plotters' SVG backend writes text as `<text>` elements and sizes it with a built-in
 //! estimate, so no font file (and no fontconfig) is needed.
 
-use super::filter::{LogFilter, ReadOptions};
+use super::filter::LogFilter;
 use super::format::{terminal_safe, terminal_safe_lines};
-use super::group::{self, By, Group, Summary};
+use super::group::{self, By, Group};
 use super::CliError;
 use clap::Args;
 use pgadget_runtime::log::explain_io_error;
@@ -74,16 +74,7 @@ const MAX_LABEL_CHARS: usize = 24;
 /// Writes the chart of the selected rows to `--output`.
 pub fn run(args: &PlotArgs) -> Result<(), CliError> {
     let to_stdout = args.output.as_os_str() == "-";
-    let mut log = args.filter.open()?;
-    let mut summary = Summary::new(args.by);
-    let options = ReadOptions {
-        progress: true,
-        ..ReadOptions::default()
-    };
-    let scan = args.filter.scan(&mut log, options, |row| {
-        summary.add(row);
-        Ok(())
-    })?;
+    let (summary, scan) = super::summary::summarise(&args.filter, args.by)?;
     if scan.kept == 0 {
         return Err(CliError::new(format!(
             "nothing to plot: {}",

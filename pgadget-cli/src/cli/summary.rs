@@ -1,6 +1,6 @@
 //! `pgadget summary`: calls, energy, CO2 and time per group of rows.
 
-use super::filter::{LogFilter, ReadOptions};
+use super::filter::{LogFilter, ReadOptions, Scan};
 use super::format::{self, maybe_number, number, terminal_safe, Col, OutputFormat};
 use super::group::{self, By, Group, Summary};
 use super::CliError;
@@ -21,16 +21,7 @@ pub struct SummaryArgs {
 /// Prints one line per group, the most energy first. The log is read one row at a time into
 /// one accumulator per group.
 pub fn run(args: &SummaryArgs) -> Result<(), CliError> {
-    let mut log = args.filter.open()?;
-    let mut summary = Summary::new(args.by);
-    let options = ReadOptions {
-        progress: true,
-        ..ReadOptions::default()
-    };
-    let scan = args.filter.scan(&mut log, options, |row| {
-        summary.add(row);
-        Ok(())
-    })?;
+    let (summary, scan) = summarise(&args.filter, args.by)?;
     let groups = summary.finish();
     if args.output.csv {
         print_csv(&groups)
@@ -42,6 +33,22 @@ pub fn run(args: &SummaryArgs) -> Result<(), CliError> {
     } else {
         format::print(&render_table(&groups, args.by))
     }
+}
+
+/// Reads the rows `filter` selects (with a progress bar) into one accumulator per group; what
+/// `summary` prints and `plot` draws.
+pub(super) fn summarise(filter: &LogFilter, by: By) -> Result<(Summary, Scan), CliError> {
+    let mut log = filter.open()?;
+    let mut summary = Summary::new(by);
+    let options = ReadOptions {
+        progress: true,
+        ..ReadOptions::default()
+    };
+    let scan = filter.scan(&mut log, options, |row| {
+        summary.add(row);
+        Ok(())
+    })?;
+    Ok((summary, scan))
 }
 
 fn print_csv(groups: &[Group]) -> Result<(), CliError> {
