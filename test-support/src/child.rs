@@ -123,19 +123,7 @@ impl ChildTest {
     /// Runs the child to its end and asserts that its test passed; returns what it printed.
     pub fn run(self) -> Output {
         let out = self.output();
-        assert!(
-            out.status.success(),
-            "the child test failed ({}):\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            crate::stdout(&out),
-            crate::stderr(&out)
-        );
-        assert!(
-            crate::stdout(&out).contains("1 passed"),
-            "the child ran no test:\n{}",
-            crate::stdout(&out)
-        );
-        out
+        passed(out)
     }
 
     /// Runs the child to its end, killing it (and failing) if it has not ended within
@@ -256,20 +244,25 @@ impl Running {
             .child
             .wait_with_output()
             .expect("wait for the child test process");
-        assert!(
-            out.status.success(),
-            "the child test failed ({}):\nstdout:\n{}\nstderr:\n{}",
-            out.status,
-            crate::stdout(&out),
-            crate::stderr(&out)
-        );
-        assert!(
-            crate::stdout(&out).contains("1 passed"),
-            "the child ran no test:\n{}",
-            crate::stdout(&out)
-        );
-        out
+        passed(out)
     }
+}
+
+/// Asserts that the child's one test ran and passed, and hands back what it printed.
+fn passed(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "the child test failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        crate::stdout(&out),
+        crate::stderr(&out)
+    );
+    assert!(
+        crate::stdout(&out).contains("1 passed"),
+        "the child ran no test:\n{}",
+        crate::stdout(&out)
+    );
+    out
 }
 
 /// Reads `pipe` to its end on a thread of its own, so that a child filling one pipe never
