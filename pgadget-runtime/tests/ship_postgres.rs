@@ -62,39 +62,21 @@ mod without_postgres {
 mod with_postgres {
     use pgadget_runtime::read_log;
     use pgadget_runtime::ship::EXIT_WAIT;
-    use pgadget_test_support::child::{child_var, ChildTest};
+    use pgadget_test_support::child::ChildTest;
     use pgadget_test_support::engines::wait_for;
     use pgadget_test_support::http::{Reply, Server};
-    use pgadget_test_support::meter::{env_meter, make_calls};
+    use pgadget_test_support::meter::{child_calls_then_wait, CALLS, PAUSE_MS, STOP_FILE, THREADS};
     use pgadget_test_support::pg::{PgServer, PASSWORD};
     use pgadget_test_support::{stderr, stdout};
     use std::path::{Path, PathBuf};
     use std::process::Child;
     use std::time::{Duration, Instant};
 
-    const THREADS: &str = "PGADGET_TEST_THREADS";
-    const CALLS: &str = "PGADGET_TEST_CALLS";
-    const PAUSE_MS: &str = "PGADGET_TEST_PAUSE_MS";
-    const STOP_FILE: &str = "PGADGET_TEST_STOP_FILE";
-
-    /// The body of every child process here: THREADS x CALLS measured calls with a meter
-    /// configured by the environment, then, if STOP_FILE is set, a wait until it exists (so
-    /// the parent can change the world while the process lives), then a normal exit.
+    /// The body of every child process here: [`child_calls_then_wait`].
     #[test]
     #[ignore = "run as a child process by the tests of this file"]
     fn child_measures_and_exits() {
-        let threads: usize = child_var(THREADS).parse().unwrap();
-        let calls: usize = child_var(CALLS).parse().unwrap();
-        let pause = std::env::var(PAUSE_MS)
-            .map(|ms| Duration::from_millis(ms.parse().unwrap()))
-            .unwrap_or_default();
-        let meter = env_meter();
-        make_calls(&meter, threads, calls, pause);
-        if let Ok(stop) = std::env::var(STOP_FILE) {
-            wait_for("the parent's stop file", Duration::from_secs(120), || {
-                Path::new(&stop).exists().then_some(())
-            });
-        }
+        child_calls_then_wait();
     }
 
     fn child(url: &str, log: &Path, threads: usize, calls: usize) -> ChildTest {

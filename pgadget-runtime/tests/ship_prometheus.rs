@@ -53,33 +53,21 @@ mod without_prometheus {
 mod with_prometheus {
     use pgadget_runtime::read_log;
     use pgadget_runtime::ship::{EXIT_WAIT, PUSH_EVERY};
-    use pgadget_test_support::child::{child_var, ChildTest};
-    use pgadget_test_support::engines::{free_port, wait_for};
+    use pgadget_test_support::child::ChildTest;
+    use pgadget_test_support::engines::free_port;
     use pgadget_test_support::http::{Reply, Server};
-    use pgadget_test_support::meter::{env_meter, make_calls};
+    use pgadget_test_support::meter::{child_calls_then_wait, CALLS, STOP_FILE, THREADS};
     use pgadget_test_support::prometheus::{sum_series, Prometheus, Pushgateway};
     use pgadget_test_support::{stderr, stdout};
     use std::path::Path;
     use std::process::{Child, Output};
     use std::time::{Duration, Instant};
 
-    const THREADS: &str = "PGADGET_TEST_THREADS";
-    const CALLS: &str = "PGADGET_TEST_CALLS";
-    const STOP_FILE: &str = "PGADGET_TEST_STOP_FILE";
-
-    /// The body of every child process here: THREADS x CALLS measured calls with a meter
-    /// configured by the environment, then, if STOP_FILE is set, a wait until it exists.
+    /// The body of every child process here: [`child_calls_then_wait`].
     #[test]
     #[ignore = "run as a child process by the tests of this file"]
     fn child_measures_and_exits() {
-        let threads: usize = child_var(THREADS).parse().unwrap();
-        let calls: usize = child_var(CALLS).parse().unwrap();
-        make_calls(&env_meter(), threads, calls, Duration::ZERO);
-        if let Ok(stop) = std::env::var(STOP_FILE) {
-            wait_for("the parent's stop file", Duration::from_secs(120), || {
-                Path::new(&stop).exists().then_some(())
-            });
-        }
+        child_calls_then_wait();
     }
 
     fn child(log: &Path, threads: usize, calls: usize) -> ChildTest {

@@ -86,3 +86,31 @@ pub fn make_calls(meter: &PowerMeter, threads: usize, calls: usize, pause: std::
         }
     });
 }
+
+/// How many threads [`child_calls_then_wait`] runs (a child variable).
+pub const THREADS: &str = "PGADGET_TEST_THREADS";
+/// How many calls each of its threads makes (a child variable).
+pub const CALLS: &str = "PGADGET_TEST_CALLS";
+/// The pause after each call, in milliseconds (optional; none if unset).
+pub const PAUSE_MS: &str = "PGADGET_TEST_PAUSE_MS";
+/// A file whose appearance ends the wait after the calls (optional; no wait if unset).
+pub const STOP_FILE: &str = "PGADGET_TEST_STOP_FILE";
+
+/// The body of a child process of the shipping tests: [`THREADS`] x [`CALLS`] measured calls
+/// with [`env_meter`], [`PAUSE_MS`] after each, then, if [`STOP_FILE`] is set, a wait until
+/// it exists (so the parent can change the world while the process lives), then a normal exit.
+pub fn child_calls_then_wait() {
+    let threads: usize = crate::child::child_var(THREADS).parse().unwrap();
+    let calls: usize = crate::child::child_var(CALLS).parse().unwrap();
+    let pause = std::env::var(PAUSE_MS)
+        .map(|ms| std::time::Duration::from_millis(ms.parse().unwrap()))
+        .unwrap_or_default();
+    make_calls(&env_meter(), threads, calls, pause);
+    if let Ok(stop) = std::env::var(STOP_FILE) {
+        crate::engines::wait_for(
+            "the parent's stop file",
+            std::time::Duration::from_secs(120),
+            || Path::new(&stop).exists().then_some(()),
+        );
+    }
+}
